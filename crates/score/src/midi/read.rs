@@ -1,0 +1,489 @@
+//! MIDI reading. See the module docs of [`crate::midi`] for the rules.
+
+use crate::error::{Location, Result, ScoreError, Warning};
+use crate::score::*;
+use crate::time::Tick;
+use midly::{MidiMessage, TrackEventKind};
+use std::path::Path;
+
+/// How to read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadOptions {
+    /// Turn the first warning into an error.
+    pub strict: bool,
+}
+
+/// A score and the problems the reader worked around.
+#[derive(Clone, Debug)]
+pub struct ReadResult {
+    /// The score, in ticks.
+    pub score: Score<Tick>,
+    /// What was wrong in the file and what the reader did about it.
+    pub warnings: Vec<Warning>,
+    /// The SMF format of the file (0, 1 or 2).
+    pub format: u16,
+}
+
+/// Read a MIDI file from disk; errors name the file.
+pub fn read_midi_file(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<ReadResult> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| ScoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_midi(&bytes, opts).map_err(|e| e.with_path(path))
+}
+
+fn be_u32(b: &[u8]) -> u32 {
+    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+fn be_u16(b: &[u8]) -> u16 {
+    u16::from_be_bytes([b[0], b[1]])
+}
+
+fn fatal(offset: usize, track: Option<usize>, message: impl Into<String>) -> ScoreError {
+    ScoreError::Midi {
+        path: None,
+        at: Location { track, offset },
+        message: message.into(),
+    }
+}
+
+/// Strip a RIFF `RMID` wrapper, returning the SMF bytes and their offset in the file.
+fn unwrap_riff(bytes: &[u8]) -> Result<(&[u8], usize)> {
+    if bytes.len() < 12 || &bytes[8..12] != b"RMID" {
+        return Err(fatal(8, None, "RIFF file is not of type RMID"));
+    }
+    let mut at = 12;
+    while at + 8 <= bytes.len() {
+        let id = &bytes[at..at + 4];
+        let len = u32::from_le_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]) as usize;
+        let start = at + 8;
+        if id == b"data" {
+            let end = start.saturating_add(len).min(bytes.len());
+            return Ok((&bytes[start..end], start));
+        }
+        at = start.saturating_add(len).saturating_add(len & 1);
+    }
+    Err(fatal(12, None, "RIFF RMID file has no 'data' chunk"))
+}
+
+/// Text bytes as a string: UTF-8 when valid, else Latin-1 (no byte is lost).
+fn decode_text(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => b.iter().map(|&c| char::from(c)).collect(),
+    }
+}
+
+/// Split a meta event's raw bytes (`FF type varlen data`) into type and data.
+fn meta_parts(raw: &[u8]) -> (u8, &[u8]) {
+    let kind = raw.get(1).copied().unwrap_or(0);
+    let mut i = 2;
+    while i < raw.len() && raw[i] & 0x80 != 0 {
+        i += 1;
+    }
+    (kind, raw.get(i + 1..).unwrap_or(&[]))
+}
+
+struct Reader {
+    score: Score<Tick>,
+    warnings: Vec<Warning>,
+    strict: bool,
+    smpte: bool,
+}
+
+impl Reader {
+    fn warn(&mut self, track: Option<usize>, offset: usize, message: impl Into<String>) -> Result<()> {
+        let w = Warning {
+            at: Location { track, offset },
+            message: message.into(),
+        };
+        if self.strict {
+            return Err(ScoreError::Strict {
+                path: None,
+                warning: w,
+            });
+        }
+        self.warnings.push(w);
+        Ok(())
+    }
+}
+
+/// A sounding note waiting for its note-off.
+#[derive(Clone, Copy)]
+struct Open {
+    channel: u8,
+    pitch: u8,
+    track: u32,
+    note: u32,
+}
+
+/// Read a MIDI file from its bytes (SMF, or RIFF-wrapped `.rmi`).
+pub fn read_midi(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
+    let (smf, base) = match bytes.get(..4) {
+        Some(b"RIFF") => unwrap_riff(bytes)?,
+        Some(b"MThd") => (bytes, 0),
+        _ => return Err(fatal(0, None, "not a MIDI file (no 'MThd' header)")),
+    };
+    if smf.len() < 14 || &smf[..4] != b"MThd" {
+        return Err(fatal(base, None, "truncated or missing 'MThd' header"));
+    }
+    let header_len = be_u32(&smf[4..8]) as usize;
+    if header_len < 6 {
+        return Err(fatal(base + 4, None, format!("header chunk length {header_len} is under 6")));
+    }
+    let format = be_u16(&smf[8..10]);
+    let announced = be_u16(&smf[10..12]) as usize;
+    let division = be_u16(&smf[12..14]);
+    let mut rd = Reader {
+        score: Score::new(480),
+        warnings: Vec::new(),
+        strict: opts.strict,
+        smpte: division & 0x8000 != 0,
+    };
+    if format > 2 {
+        rd.warn(None, base + 8, format!("unknown SMF format {format}, read as format 1"))?;
+    }
+    if rd.smpte {
+        let fps = -((division >> 8) as u8 as i8) as i32;
+        let sub = i32::from(division & 0xff as u16);
+        let (frames, mspq) = match fps {
+            24 | 25 | 30 => (fps, 1_000_000),
+            29 => (30, 1_001_000),
+            _ => return Err(fatal(base + 12, None, format!("invalid SMPTE frame rate {fps}"))),
+        };
+        if sub == 0 {
+            return Err(fatal(base + 12, None, "SMPTE division with 0 ticks per frame"));
+        }
+        rd.score.ticks_per_quarter = (frames * sub) as u16;
+        rd.score.tempos.push(Tempo { time: 0, mspq });
+        rd.warn(
+            None,
+            base + 12,
+            format!("SMPTE division ({fps} fps x {sub}) read as {} ticks per quarter at one quarter per second", frames * sub),
+        )?;
+    } else {
+        if division == 0 {
+            return Err(fatal(base + 12, None, "ticks per quarter note is 0"));
+        }
+        rd.score.ticks_per_quarter = division;
+    }
+
+    let mut at = 8usize.saturating_add(header_len);
+    if at > smf.len() {
+        return Err(fatal(base + 4, None, format!("header chunk length {header_len} runs past the end of the file")));
+    }
+    let mut mtrk = 0usize;
+    while at < smf.len() {
+        if smf.len() - at < 8 {
+            rd.warn(None, base + at, format!("{} stray bytes after the last chunk ignored", smf.len() - at))?;
+            break;
+        }
+        let id = &smf[at..at + 4];
+        let len = be_u32(&smf[at + 4..at + 8]) as usize;
+        let start = at + 8;
+        let mut end = start.saturating_add(len);
+        if end > smf.len() {
+            let msg = format!(
+                "chunk length {len} runs past the end of the file (truncated?); reading the {} bytes present",
+                smf.len() - start
+            );
+            rd.warn(Some(mtrk), base + at + 4, msg)?;
+            end = smf.len();
+        }
+        if id == b"MTrk" {
+            read_track(&mut rd, &smf[start..end], mtrk, base + start)?;
+            mtrk += 1;
+        } else if id == b"MThd" {
+            rd.warn(None, base + at, "second 'MThd' header ignored")?;
+        } else if !id.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+            // Not a chunk id at all: the chunk lengths are wrong from here on.
+            rd.warn(Some(mtrk), base + at, "garbage where a chunk was expected; rest of file ignored")?;
+            break;
+        }
+        at = end;
+    }
+    if mtrk != announced {
+        rd.warn(None, base + 10, format!("header announces {announced} tracks, file holds {mtrk}"))?;
+    }
+
+    let mut score = rd.score;
+    score.tracks.retain(|t| !t.is_empty());
+    for t in &mut score.tracks {
+        t.notes.sort_unstable_by_key(|n| (n.time, n.pitch, n.duration, n.velocity));
+        t.pedals = pedals_from_controls(&t.controls);
+    }
+    score.tempos.sort_by_key(|t| t.time);
+    score.time_signatures.sort_by_key(|t| t.time);
+    score.key_signatures.sort_by_key(|t| t.time);
+    score.markers.sort_by_key(|t| t.time);
+    score.extra.sort_by_key(|e| e.time);
+    Ok(ReadResult {
+        score,
+        warnings: rd.warnings,
+        format,
+    })
+}
+
+/// Pedal presses from CC64, with symusic's rule (see the module docs).
+pub(crate) fn pedals_from_controls(controls: &[ControlChange<Tick>]) -> Vec<Pedal<Tick>> {
+    let mut out = Vec::new();
+    let mut down: Option<i64> = None;
+    for c in controls.iter().filter(|c| c.number == 64) {
+        match (down, c.value >= 64) {
+            (None, true) => down = Some(c.time),
+            (Some(t), false) => {
+                out.push(Pedal {
+                    time: t,
+                    duration: c.time - t,
+                });
+                down = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Read one MTrk chunk into the score.
+fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<()> {
+    let first_part = rd.score.tracks.len();
+    // Current program and part of each channel.
+    let mut program = [0u8; 16];
+    let mut part: [Option<u32>; 16] = [None; 16];
+    let mut open: Vec<Open> = Vec::new();
+    let mut pending: Vec<RawEvent<Tick>> = Vec::new();
+    let mut lyrics: Vec<Text<Tick>> = Vec::new();
+    let mut name: Option<String> = None;
+    let mut time: i64 = 0;
+    let mut had_program_change: Vec<u32> = Vec::new();
+    let mut events = midly::EventIter::new(data).bytemapped();
+
+    // Find or create the part of (channel, program) in this chunk.
+    fn part_of(score: &mut Score<Tick>, first_part: usize, channel: u8, program: u8) -> u32 {
+        let found = score.tracks[first_part..]
+            .iter()
+            .position(|t| t.channel == channel && t.program == program);
+        match found {
+            Some(i) => (first_part + i) as u32,
+            None => {
+                score.tracks.push(Track::new(String::new(), program, channel));
+                (score.tracks.len() - 1) as u32
+            }
+        }
+    }
+
+    loop {
+        let before = events.unread().len();
+        let offset = base + data.len() - before;
+        let (raw, ev) = match events.next() {
+            None if before == 0 => break,
+            None => {
+                rd.warn(
+                    Some(mtrk),
+                    offset,
+                    format!("malformed event; the last {before} bytes of the track are ignored"),
+                )?;
+                break;
+            }
+            Some(Err(e)) => {
+                rd.warn(Some(mtrk), offset, format!("malformed event ({e}); rest of track ignored"))?;
+                break;
+            }
+            Some(Ok(x)) => x,
+        };
+        time += i64::from(ev.delta.as_int());
+        match ev.kind {
+            TrackEventKind::Midi { channel, message } => {
+                let ch = channel.as_int();
+                let data_bytes = if raw.first().is_some_and(|b| *b >= 0x80) { &raw[1..] } else { raw };
+                if let Some(bad) = data_bytes.iter().find(|b| **b > 127) {
+                    rd.warn(
+                        Some(mtrk),
+                        offset,
+                        format!("data byte {bad} over 127 in a channel message; event skipped"),
+                    )?;
+                    continue;
+                }
+                if let MidiMessage::ProgramChange { program: p } = message {
+                    let p = p.as_int();
+                    program[ch as usize] = p;
+                    let idx = part_of(&mut rd.score, first_part, ch, p);
+                    part[ch as usize] = Some(idx);
+                    // The first program change of a part, at tick 0, is its
+                    // initial program; any other is kept to be written back.
+                    let initial = time == 0 && !had_program_change.contains(&idx);
+                    had_program_change.push(idx);
+                    if !initial {
+                        rd.score.tracks[idx as usize].extra.push(RawEvent {
+                            time,
+                            kind: RawKind::ProgramChange(p),
+                        });
+                    }
+                    continue;
+                }
+                let idx = match part[ch as usize] {
+                    Some(i) => i,
+                    None => {
+                        let i = part_of(&mut rd.score, first_part, ch, program[ch as usize]);
+                        part[ch as usize] = Some(i);
+                        i
+                    }
+                };
+                let tr = &mut rd.score.tracks[idx as usize];
+                match message {
+                    MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
+                        open.push(Open {
+                            channel: ch,
+                            pitch: key.as_int(),
+                            track: idx,
+                            note: tr.notes.len() as u32,
+                        });
+                        tr.notes.push(Note::new(time, 0, key.as_int(), vel.as_int()));
+                    }
+                    MidiMessage::NoteOn { key, .. } | MidiMessage::NoteOff { key, .. } => {
+                        let k = key.as_int();
+                        if let Some(pos) = open.iter().position(|o| o.channel == ch && o.pitch == k) {
+                            let o = open.remove(pos);
+                            let n = &mut rd.score.tracks[o.track as usize].notes[o.note as usize];
+                            n.duration = time - n.time;
+                        }
+                    }
+                    MidiMessage::Controller { controller, value } => tr.controls.push(ControlChange {
+                        time,
+                        number: controller.as_int(),
+                        value: value.as_int(),
+                    }),
+                    MidiMessage::PitchBend { bend } => tr.pitch_bends.push(PitchBend {
+                        time,
+                        value: bend.as_int(),
+                    }),
+                    MidiMessage::Aftertouch { key, vel } => tr.extra.push(RawEvent {
+                        time,
+                        kind: RawKind::PolyPressure {
+                            key: key.as_int(),
+                            pressure: vel.as_int(),
+                        },
+                    }),
+                    MidiMessage::ChannelAftertouch { vel } => tr.extra.push(RawEvent {
+                        time,
+                        kind: RawKind::ChannelPressure(vel.as_int()),
+                    }),
+                    MidiMessage::ProgramChange { .. } => {}
+                }
+            }
+            TrackEventKind::Meta(_) => {
+                let (kind, body) = meta_parts(raw);
+                match (kind, body.len()) {
+                    (0x2F, _) => break,
+                    (0x03, _) if name.is_none() => name = Some(decode_text(body)),
+                    (0x05, _) => lyrics.push(Text {
+                        time,
+                        text: decode_text(body),
+                    }),
+                    (0x06, _) => rd.score.markers.push(Text {
+                        time,
+                        text: decode_text(body),
+                    }),
+                    (0x51, 3) if rd.smpte => {
+                        rd.warn(Some(mtrk), offset, "tempo event in an SMPTE-timed file dropped")?;
+                    }
+                    (0x51, 3) => {
+                        let mspq = u32::from_be_bytes([0, body[0], body[1], body[2]]);
+                        if mspq == 0 {
+                            rd.warn(Some(mtrk), offset, "tempo of 0 µs per quarter dropped")?;
+                        } else {
+                            rd.score.tempos.push(Tempo { time, mspq });
+                        }
+                    }
+                    (0x58, 4) if body[1] <= 7 && body[0] > 0 => rd.score.time_signatures.push(TimeSignature {
+                        time,
+                        numerator: body[0],
+                        denominator: 1 << body[1],
+                        clocks_per_click: body[2],
+                        notated_32nds_per_quarter: body[3],
+                    }),
+                    (0x59, 2) if (-7..=7).contains(&(body[0] as i8)) && body[1] <= 1 => {
+                        rd.score.key_signatures.push(KeySignature {
+                            time,
+                            key: body[0] as i8,
+                            minor: body[1] == 1,
+                        })
+                    }
+                    (0x51 | 0x58 | 0x59, _) => {
+                        rd.warn(Some(mtrk), offset, format!("malformed meta event 0x{kind:02X} kept uninterpreted"))?;
+                        pending.push(RawEvent {
+                            time,
+                            kind: RawKind::Meta {
+                                kind,
+                                data: body.to_vec(),
+                            },
+                        });
+                    }
+                    _ => pending.push(RawEvent {
+                        time,
+                        kind: RawKind::Meta {
+                            kind,
+                            data: body.to_vec(),
+                        },
+                    }),
+                }
+            }
+            TrackEventKind::SysEx(d) => pending.push(RawEvent {
+                time,
+                kind: RawKind::SysEx(d.to_vec()),
+            }),
+            TrackEventKind::Escape(d) => pending.push(RawEvent {
+                time,
+                kind: RawKind::Escape(d.to_vec()),
+            }),
+        }
+    }
+
+    if !open.is_empty() {
+        let n = open.len();
+        for o in open.drain(..) {
+            let note = &mut rd.score.tracks[o.track as usize].notes[o.note as usize];
+            note.duration = time - note.time;
+        }
+        rd.warn(
+            Some(mtrk),
+            base + data.len(),
+            format!("{n} note(s) never ended; closed at the end of the track (tick {time})"),
+        )?;
+    }
+
+    let name = name.unwrap_or_default();
+    if rd.score.tracks.len() > first_part {
+        for t in &mut rd.score.tracks[first_part..] {
+            t.name.clone_from(&name);
+        }
+        let first = &mut rd.score.tracks[first_part];
+        first.lyrics = lyrics;
+        if !pending.is_empty() {
+            first.extra.extend(pending);
+            first.extra.sort_by_key(|e| e.time);
+        }
+    } else {
+        // A chunk with no part: keep what it says for lossless writing.
+        if !name.is_empty() {
+            rd.score.extra.push(RawEvent {
+                time: 0,
+                kind: RawKind::Meta {
+                    kind: 0x03,
+                    data: name.into_bytes(),
+                },
+            });
+        }
+        rd.score.extra.extend(lyrics.into_iter().map(|l| RawEvent {
+            time: l.time,
+            kind: RawKind::Meta {
+                kind: 0x05,
+                data: l.text.into_bytes(),
+            },
+        }));
+        rd.score.extra.extend(pending);
+    }
+    Ok(())
+}
