@@ -152,8 +152,22 @@ fn track_events<'a>(ti: usize, tr: &'a Track<Tick>) -> Result<Vec<Placed<'a>>> {
         ev.push((0, 0, 0, meta(0x03, tr.name.as_bytes())));
     }
     // The initial program: written at tick 0 unless a kept program change
-    // already sets it before the part's first sound.
-    let first_sound = tr.notes.first().map_or(i64::MAX, |n| n.time);
+    // already sets it before the part's first channel event.
+    let first_sound = tr
+        .notes
+        .iter()
+        .map(|n| n.time)
+        .chain(tr.controls.iter().map(|c| c.time))
+        .chain(tr.pitch_bends.iter().map(|c| c.time))
+        .chain(tr.pedals.iter().map(|c| c.time))
+        .chain(
+            tr.extra
+                .iter()
+                .filter(|e| matches!(e.kind, RawKind::ChannelPressure(_) | RawKind::PolyPressure { .. }))
+                .map(|e| e.time),
+        )
+        .min()
+        .unwrap_or(i64::MAX);
     let kept_first = tr
         .extra
         .iter()
