@@ -23,8 +23,8 @@ Fairness: everything is single-threaded per file. OMP/OpenBLAS/MKL/Rayon/numexpr
 counts are set to 1 before any library is imported and passed to the fugue binary; files
 are processed one after another; --cpu N pins this process and the fugue binary to one core.
 pretty_midi, miditoolkit and mido are slow: they use --slow-repeat runs per file; by default
-(auto) that is --repeat lowered so that one library's run stays within about --slow-budget
-seconds (estimated from the first 10 files), i.e. 1 run on pop909.
+(auto) that is 1 when --repeat runs over all files would take that library more than
+--slow-budget seconds (default 120, estimated from the first 10 files), else --repeat.
 
 Run from the repository root:
   python3 bench/midi_io_speed.py --fugue-bench target/release/examples/bench_io --corpus pop909 \
@@ -92,7 +92,7 @@ def run_peer(name, files, repeat, slow_repeat, slow_budget, tmp):
             for f in probe:
                 time_file(read, write, f, out, 1)
             per_run = (time.perf_counter() - t0) / len(probe) * len(files)
-            repeat = max(1, min(repeat, int(slow_budget / per_run)))
+            repeat = 1 if per_run * repeat > slow_budget else repeat
         else:
             repeat = slow_repeat
     res, errors = {}, {}

@@ -1,1 +1,24 @@
-fn main(){}
+//! `fugue`: the command-line door to fugue.
+//!
+//! `main` is small and owns exit codes: 0 on success, 1 on an error (printed
+//! with its cause chain), 2 on bad usage (clap). A closed stdout pipe (e.g.
+//! `fugue info x.mid | head`) ends quietly.
+
+mod cmd;
+mod roll;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cmd::Cli::parse();
+    if let Err(e) = cmd::run(cli) {
+        if e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        }) {
+            std::process::exit(0);
+        }
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

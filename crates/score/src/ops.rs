@@ -17,13 +17,7 @@ fn invalid(what: impl Into<String>, message: impl Into<String>) -> ScoreError {
 
 /// Keep the events of `v` inside `[start, end)`, plus the one in effect at
 /// `start` moved to `start` (for maps such as tempo, where it still applies).
-fn clip_map<E: Clone>(
-    v: &mut Vec<E>,
-    start: f64,
-    end: f64,
-    time: impl Fn(&E) -> f64,
-    set: impl Fn(&mut E, f64),
-) {
+fn clip_map<E: Clone>(v: &mut Vec<E>, start: f64, end: f64, time: impl Fn(&E) -> f64, set: impl Fn(&mut E, f64)) {
     let carried = v.iter().rev().find(|e| time(e) < start).cloned();
     v.retain(|e| time(e) >= start && time(e) < end);
     if let Some(mut c) = carried {
@@ -39,7 +33,11 @@ impl<T: TimeUnit> Score<T> {
     /// the score untouched, if a note would leave 0..=127.
     pub fn transpose_inplace(&mut self, semitones: i32) -> Result<()> {
         for (ti, tr) in self.tracks.iter().enumerate().filter(|(_, t)| !t.is_drum) {
-            if let Some(n) = tr.notes.iter().find(|n| !(0..=127).contains(&(i32::from(n.pitch) + semitones))) {
+            if let Some(n) = tr
+                .notes
+                .iter()
+                .find(|n| !(0..=127).contains(&(i32::from(n.pitch) + semitones)))
+            {
                 return Err(invalid(
                     format!("transposition by {semitones}"),
                     format!("track {ti} pitch {} would leave 0..=127", n.pitch),
@@ -79,8 +77,12 @@ impl<T: TimeUnit> Score<T> {
             tr.notes.retain(|n| inside(n.time));
             tr.pedals.retain(|p| inside(p.time));
             if clip_end {
-                tr.notes.iter_mut().for_each(|n| n.duration = n.duration.min_of(end - n.time));
-                tr.pedals.iter_mut().for_each(|p| p.duration = p.duration.min_of(end - p.time));
+                tr.notes
+                    .iter_mut()
+                    .for_each(|n| n.duration = n.duration.min_of(end - n.time));
+                tr.pedals
+                    .iter_mut()
+                    .for_each(|p| p.duration = p.duration.min_of(end - p.time));
             }
             tr.controls.retain(|c| inside(c.time));
             tr.pitch_bends.retain(|c| inside(c.time));
@@ -160,7 +162,10 @@ impl<T: TimeUnit> Score<T> {
         idx.sort_unstable();
         idx.dedup();
         if let Some(&bad) = idx.iter().find(|&&i| i >= self.tracks.len()) {
-            return Err(invalid("track index", format!("{bad} (the score has {} tracks)", self.tracks.len())));
+            return Err(invalid(
+                "track index",
+                format!("{bad} (the score has {} tracks)", self.tracks.len()),
+            ));
         }
         let Some(&first) = idx.first() else { return Ok(()) };
         for &i in idx[1..].iter().rev() {
@@ -188,7 +193,10 @@ impl<T: TimeUnit> Score<T> {
     /// other events stay with the first part.
     pub fn split_track_inplace<K: Ord + Copy>(&mut self, index: usize, key: impl Fn(&Note<T>) -> K) -> Result<()> {
         if index >= self.tracks.len() {
-            return Err(invalid("track index", format!("{index} (the score has {} tracks)", self.tracks.len())));
+            return Err(invalid(
+                "track index",
+                format!("{index} (the score has {} tracks)", self.tracks.len()),
+            ));
         }
         let mut src = self.tracks.remove(index);
         let mut keys: Vec<K> = src.notes.iter().map(&key).collect();
@@ -299,10 +307,24 @@ mod tests {
     fn score() -> Score<Tick> {
         let mut s = Score::new(480);
         let mut t = Track::new("a", 0, 0);
-        t.notes = vec![Note::new(0, 480, 60, 90), Note::new(500, 470, 64, 80), Note::new(1000, 2000, 67, 70)];
-        t.controls.push(ControlChange { time: 700, number: 7, value: 100 });
+        t.notes = vec![
+            Note::new(0, 480, 60, 90),
+            Note::new(500, 470, 64, 80),
+            Note::new(1000, 2000, 67, 70),
+        ];
+        t.controls.push(ControlChange {
+            time: 700,
+            number: 7,
+            value: 100,
+        });
         s.tracks.push(t);
-        s.tempos = vec![Tempo { time: 0, mspq: 500_000 }, Tempo { time: 960, mspq: 600_000 }];
+        s.tempos = vec![
+            Tempo { time: 0, mspq: 500_000 },
+            Tempo {
+                time: 960,
+                mspq: 600_000,
+            },
+        ];
         s
     }
 
@@ -325,11 +347,23 @@ mod tests {
         let c = s.clip(480, 1200, true);
         assert_eq!(c.tracks[0].notes.len(), 2);
         assert_eq!(c.tracks[0].notes[1].duration, 200);
-        assert_eq!(c.tempos[0], Tempo { time: 480, mspq: 500_000 });
+        assert_eq!(
+            c.tempos[0],
+            Tempo {
+                time: 480,
+                mspq: 500_000
+            }
+        );
         let t = s.trim(480, 1200);
         assert_eq!(t.tracks[0].notes[0].time, 20);
         assert_eq!(t.tempos[0].time, 0);
-        assert_eq!(t.tempos[1], Tempo { time: 480, mspq: 600_000 });
+        assert_eq!(
+            t.tempos[1],
+            Tempo {
+                time: 480,
+                mspq: 600_000
+            }
+        );
     }
 
     #[test]

@@ -55,7 +55,10 @@ impl<T: TimeUnit> Score<T> {
         if low >= high || high > 128 || !(frames_per_unit > 0.0) || modes.is_empty() {
             return Err(ScoreError::Invalid {
                 what: "piano-roll settings".into(),
-                message: format!("pitch range {low}..{high}, {frames_per_unit} frames per unit, {} modes", modes.len()),
+                message: format!(
+                    "pitch range {low}..{high}, {frames_per_unit} frames per unit, {} modes",
+                    modes.len()
+                ),
             });
         }
         let frame = |t: T::Value| (t.to_f64() * frames_per_unit).floor().max(0.0) as usize;
@@ -162,7 +165,12 @@ mod tests {
         t.notes = vec![Note::new(0, 8, 60, 100), Note::new(4, 1, 62, 50)];
         s.tracks.push(t);
         let r = s
-            .piano_roll_per_quarter(1, &[RollMode::Onset, RollMode::Frame, RollMode::Offset], (60, 64), false)
+            .piano_roll_per_quarter(
+                1,
+                &[RollMode::Onset, RollMode::Frame, RollMode::Offset],
+                (60, 64),
+                false,
+            )
             .unwrap();
         assert_eq!((r.tracks, r.pitches, r.frames), (1, 4, 3));
         assert_eq!((0..3).map(|f| r.get(1, 0, 0, f)).collect::<Vec<_>>(), vec![1, 1, 0]);

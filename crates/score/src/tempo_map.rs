@@ -287,7 +287,13 @@ mod tests {
     #[test]
     fn tempo_change_splits_the_map() {
         // 480 tpq; 120 qpm for the first quarter, then 60 qpm.
-        let tempos = [Tempo { time: 0, mspq: 500_000 }, Tempo { time: 480, mspq: 1_000_000 }];
+        let tempos = [
+            Tempo { time: 0, mspq: 500_000 },
+            Tempo {
+                time: 480,
+                mspq: 1_000_000,
+            },
+        ];
         let map = TempoMap::new(480, &tempos);
         assert!((map.tick_to_second(480) - 0.5).abs() < 1e-12);
         assert!((map.tick_to_second(960) - 1.5).abs() < 1e-12);
@@ -298,7 +304,13 @@ mod tests {
     #[test]
     fn units_convert_both_ways() {
         let mut s = Score::<Tick>::new(480);
-        s.tempos = vec![Tempo { time: 0, mspq: 400_000 }, Tempo { time: 960, mspq: 800_000 }];
+        s.tempos = vec![
+            Tempo { time: 0, mspq: 400_000 },
+            Tempo {
+                time: 960,
+                mspq: 800_000,
+            },
+        ];
         let mut tr = Track::new("p", 0, 0);
         tr.notes.push(Note::new(480, 960, 60, 90));
         s.tracks.push(tr);

@@ -18,7 +18,10 @@ fn midi_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for p in entries {
         if p.is_dir() {
             midi_files(&p, out);
-        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")) {
+        } else if p
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"))
+        {
             out.push(p);
         }
     }
@@ -32,7 +35,11 @@ fn every_shared_midi_file_round_trips() {
     };
     let mut files = Vec::new();
     midi_files(&root, &mut files);
-    assert!(files.len() > 2000, "expected the shared corpora, found {} MIDI files", files.len());
+    assert!(
+        files.len() > 2000,
+        "expected the shared corpora, found {} MIDI files",
+        files.len()
+    );
     let (mut ok, mut unreadable) = (0, Vec::new());
     for f in &files {
         let bytes = std::fs::read(f).unwrap();
@@ -70,10 +77,23 @@ fn first_difference(a: &fugue_score::Score<fugue_score::Tick>, b: &fugue_score::
                 return format!("track {i} note {j}: {n:?} vs {m:?}");
             }
             if x.extra != y.extra {
-                return format!("track {i} extra: {:?} vs {:?}", &x.extra[..x.extra.len().min(6)], &y.extra[..y.extra.len().min(6)]);
+                return format!(
+                    "track {i} extra: {:?} vs {:?}",
+                    &x.extra[..x.extra.len().min(6)],
+                    &y.extra[..y.extra.len().min(6)]
+                );
             }
-            return format!("track {i} ({} notes vs {}; name {:?} vs {:?}; program {} vs {}; controls {} vs {})",
-                x.notes.len(), y.notes.len(), x.name, y.name, x.program, y.program, x.controls.len(), y.controls.len());
+            return format!(
+                "track {i} ({} notes vs {}; name {:?} vs {:?}; program {} vs {}; controls {} vs {})",
+                x.notes.len(),
+                y.notes.len(),
+                x.name,
+                y.name,
+                x.program,
+                y.program,
+                x.controls.len(),
+                y.controls.len()
+            );
         }
     }
     if a.extra != b.extra {

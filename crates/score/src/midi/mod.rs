@@ -34,5 +34,5 @@
 mod read;
 mod write;
 
-pub use read::{read_midi, read_midi_file, ReadOptions, ReadResult};
+pub use read::{pedals_from_controls, read_midi, read_midi_file, ReadOptions, ReadResult};
 pub use write::{write_midi, write_midi_file, MidiFormat, WriteOptions};

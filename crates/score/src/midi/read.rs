@@ -22,6 +22,9 @@ pub struct ReadResult {
     pub warnings: Vec<Warning>,
     /// The SMF format of the file (0, 1 or 2).
     pub format: u16,
+    /// The SMPTE time division (frames per second, ticks per frame) of the
+    /// file, when it has one; the score is then metrical (see the module docs).
+    pub smpte: Option<(u8, u8)>,
 }
 
 /// Read a MIDI file from disk; errors name the file.
@@ -100,10 +103,7 @@ impl Reader {
             message: message.into(),
         };
         if self.strict {
-            return Err(ScoreError::Strict {
-                path: None,
-                warning: w,
-            });
+            return Err(ScoreError::Strict { path: None, warning: w });
         }
         self.warnings.push(w);
         Ok(())
@@ -131,7 +131,11 @@ pub fn read_midi(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
     }
     let header_len = be_u32(&smf[4..8]) as usize;
     if header_len < 6 {
-        return Err(fatal(base + 4, None, format!("header chunk length {header_len} is under 6")));
+        return Err(fatal(
+            base + 4,
+            None,
+            format!("header chunk length {header_len} is under 6"),
+        ));
     }
     let format = be_u16(&smf[8..10]);
     let announced = be_u16(&smf[10..12]) as usize;
@@ -142,6 +146,7 @@ pub fn read_midi(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
         strict: opts.strict,
         smpte: division & 0x8000 != 0,
     };
+    let mut smpte = None;
     if format > 2 {
         rd.warn(None, base + 8, format!("unknown SMF format {format}, read as format 1"))?;
     }
@@ -158,11 +163,7 @@ pub fn read_midi(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
         }
         rd.score.ticks_per_quarter = (frames * sub) as u16;
         rd.score.tempos.push(Tempo { time: 0, mspq });
-        rd.warn(
-            None,
-            base + 12,
-            format!("SMPTE division ({fps} fps x {sub}) read as {} ticks per quarter at one quarter per second", frames * sub),
-        )?;
+        smpte = Some((fps as u8, sub as u8));
     } else {
         if division == 0 {
             return Err(fatal(base + 12, None, "ticks per quarter note is 0"));
@@ -172,12 +173,20 @@ pub fn read_midi(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
 
     let mut at = 8usize.saturating_add(header_len);
     if at > smf.len() {
-        return Err(fatal(base + 4, None, format!("header chunk length {header_len} runs past the end of the file")));
+        return Err(fatal(
+            base + 4,
+            None,
+            format!("header chunk length {header_len} runs past the end of the file"),
+        ));
     }
     let mut mtrk = 0usize;
     while at < smf.len() {
         if smf.len() - at < 8 {
-            rd.warn(None, base + at, format!("{} stray bytes after the last chunk ignored", smf.len() - at))?;
+            rd.warn(
+                None,
+                base + at,
+                format!("{} stray bytes after the last chunk ignored", smf.len() - at),
+            )?;
             break;
         }
         let id = &smf[at..at + 4];
@@ -199,19 +208,28 @@ pub fn read_midi(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
             rd.warn(None, base + at, "second 'MThd' header ignored")?;
         } else if !id.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
             // Not a chunk id at all: the chunk lengths are wrong from here on.
-            rd.warn(Some(mtrk), base + at, "garbage where a chunk was expected; rest of file ignored")?;
+            rd.warn(
+                Some(mtrk),
+                base + at,
+                "garbage where a chunk was expected; rest of file ignored",
+            )?;
             break;
         }
         at = end;
     }
     if mtrk != announced {
-        rd.warn(None, base + 10, format!("header announces {announced} tracks, file holds {mtrk}"))?;
+        rd.warn(
+            None,
+            base + 10,
+            format!("header announces {announced} tracks, file holds {mtrk}"),
+        )?;
     }
 
     let mut score = rd.score;
     score.tracks.retain(|t| !t.is_empty());
     for t in &mut score.tracks {
-        t.notes.sort_unstable_by_key(|n| (n.time, n.pitch, n.duration, n.velocity));
+        t.notes
+            .sort_unstable_by_key(|n| (n.time, n.pitch, n.duration, n.velocity));
         t.pedals = pedals_from_controls(&t.controls);
     }
     score.tempos.sort_by_key(|t| t.time);
@@ -223,11 +241,12 @@ pub fn read_midi(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
         score,
         warnings: rd.warnings,
         format,
+        smpte,
     })
 }
 
 /// Pedal presses from CC64, with symusic's rule (see the module docs).
-pub(crate) fn pedals_from_controls(controls: &[ControlChange<Tick>]) -> Vec<Pedal<Tick>> {
+pub fn pedals_from_controls(controls: &[ControlChange<Tick>]) -> Vec<Pedal<Tick>> {
     let mut out = Vec::new();
     let mut down: Option<i64> = None;
     for c in controls.iter().filter(|c| c.number == 64) {
@@ -244,6 +263,52 @@ pub(crate) fn pedals_from_controls(controls: &[ControlChange<Tick>]) -> Vec<Peda
         }
     }
     out
+}
+
+/// A channel message whose data bytes include one over 127.
+struct BadData {
+    /// Bytes of the whole event, delta time included.
+    len: usize,
+    delta: u32,
+    status: u8,
+    value: u8,
+}
+
+/// Recognise a channel message with an out-of-range data byte at the start
+/// of `rest` (which `midly` rejects), so that the reader can skip just it.
+fn over_127(rest: &[u8], running: Option<u8>) -> Option<BadData> {
+    let mut delta = 0u32;
+    let mut i = 0;
+    loop {
+        let b = *rest.get(i)?;
+        delta = (delta << 7) | u32::from(b & 0x7F);
+        i += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+        if i == 4 {
+            return None;
+        }
+    }
+    let first = *rest.get(i)?;
+    let status = if first >= 0x80 {
+        i += 1;
+        first
+    } else {
+        running?
+    };
+    if !(0x80..=0xEF).contains(&status) {
+        return None;
+    }
+    let n = if matches!(status & 0xF0, 0xC0 | 0xD0) { 1 } else { 2 };
+    let body = rest.get(i..i + n)?;
+    let value = *body.iter().find(|b| **b > 127)?;
+    Some(BadData {
+        len: i + n,
+        delta,
+        status,
+        value,
+    })
 }
 
 /// Read one MTrk chunk into the score.
@@ -277,9 +342,25 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
     loop {
         let before = events.unread().len();
         let offset = base + data.len() - before;
+        let status = events.running_status();
         let (raw, ev) = match events.next() {
             None if before == 0 => break,
-            None => {
+            Some(Ok(x)) => x,
+            _ => {
+                let rest = &data[data.len() - before..];
+                // A channel message with a data byte over 127: skip just that
+                // event and go on with the track.
+                if let Some(bad) = over_127(rest, status) {
+                    rd.warn(
+                        Some(mtrk),
+                        offset,
+                        format!("data byte {} over 127 in a channel message; event skipped", bad.value),
+                    )?;
+                    time += i64::from(bad.delta);
+                    events = midly::EventIter::new(&rest[bad.len..]).bytemapped();
+                    *events.running_status_mut() = Some(bad.status);
+                    continue;
+                }
                 rd.warn(
                     Some(mtrk),
                     offset,
@@ -287,25 +368,11 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
                 )?;
                 break;
             }
-            Some(Err(e)) => {
-                rd.warn(Some(mtrk), offset, format!("malformed event ({e}); rest of track ignored"))?;
-                break;
-            }
-            Some(Ok(x)) => x,
         };
         time += i64::from(ev.delta.as_int());
         match ev.kind {
             TrackEventKind::Midi { channel, message } => {
                 let ch = channel.as_int();
-                let data_bytes = if raw.first().is_some_and(|b| *b >= 0x80) { &raw[1..] } else { raw };
-                if let Some(bad) = data_bytes.iter().find(|b| **b > 127) {
-                    rd.warn(
-                        Some(mtrk),
-                        offset,
-                        format!("data byte {bad} over 127 in a channel message; event skipped"),
-                    )?;
-                    continue;
-                }
                 if let MidiMessage::ProgramChange { program: p } = message {
                     let p = p.as_int();
                     program[ch as usize] = p;
@@ -412,7 +479,11 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
                         })
                     }
                     (0x51 | 0x58 | 0x59, _) => {
-                        rd.warn(Some(mtrk), offset, format!("malformed meta event 0x{kind:02X} kept uninterpreted"))?;
+                        rd.warn(
+                            Some(mtrk),
+                            offset,
+                            format!("malformed meta event 0x{kind:02X} kept uninterpreted"),
+                        )?;
                         pending.push(RawEvent {
                             time,
                             kind: RawKind::Meta {

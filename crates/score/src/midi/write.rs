@@ -107,12 +107,20 @@ fn conductor_events(score: &Score<Tick>) -> Result<Vec<Placed<'_>>> {
         let mspq = u24::try_from(t.mspq)
             .filter(|v| v.as_int() > 0)
             .ok_or_else(|| bad(what(), format!("{} µs per quarter is outside 1..=16777215", t.mspq)))?;
-        ev.push((check_time(t.time, what)?, 1, i as u32, TrackEventKind::Meta(MetaMessage::Tempo(mspq))));
+        ev.push((
+            check_time(t.time, what)?,
+            1,
+            i as u32,
+            TrackEventKind::Meta(MetaMessage::Tempo(mspq)),
+        ));
     }
     for (i, ts) in score.time_signatures.iter().enumerate() {
         let what = || format!("time signature {i}");
         if !ts.denominator.is_power_of_two() || ts.numerator == 0 {
-            return Err(bad(what(), format!("{}/{} is not a MIDI time signature", ts.numerator, ts.denominator)));
+            return Err(bad(
+                what(),
+                format!("{}/{} is not a MIDI time signature", ts.numerator, ts.denominator),
+            ));
         }
         let m = MetaMessage::TimeSignature(
             ts.numerator,
@@ -178,12 +186,22 @@ fn track_events<'a>(ti: usize, tr: &'a Track<Tick>) -> Result<Vec<Placed<'a>>> {
     }
     for (i, e) in tr.extra.iter().enumerate() {
         let what = || format!("track {ti} extra event {i}");
-        ev.push((check_time(e.time, what)?, 2, i as u32, raw_kind(&e.kind, channel, &what)?));
+        ev.push((
+            check_time(e.time, what)?,
+            2,
+            i as u32,
+            raw_kind(&e.kind, channel, &what)?,
+        ));
     }
     let n_extra = tr.extra.len() as u32;
     for (i, l) in tr.lyrics.iter().enumerate() {
         let what = || format!("track {ti} lyric {i}");
-        ev.push((check_time(l.time, what)?, 2, n_extra + i as u32, meta(0x05, l.text.as_bytes())));
+        ev.push((
+            check_time(l.time, what)?,
+            2,
+            n_extra + i as u32,
+            meta(0x05, l.text.as_bytes()),
+        ));
     }
     for (i, c) in tr.controls.iter().enumerate() {
         let what = || format!("track {ti} control {i}");
@@ -200,7 +218,12 @@ fn track_events<'a>(ti: usize, tr: &'a Track<Tick>) -> Result<Vec<Placed<'a>>> {
             return Err(bad(what(), format!("{} is outside -8192..=8191", b.value)));
         }
         let bend = midly::PitchBend(u14::new((b.value + 8192) as u16));
-        ev.push((check_time(b.time, what)?, 3, n_cc + i as u32, midi(MidiMessage::PitchBend { bend })));
+        ev.push((
+            check_time(b.time, what)?,
+            3,
+            n_cc + i as u32,
+            midi(MidiMessage::PitchBend { bend }),
+        ));
     }
     if !tr.controls.iter().any(|c| c.number == 64) {
         let base = n_cc + tr.pitch_bends.len() as u32;
@@ -264,7 +287,12 @@ fn finish(mut ev: Vec<Placed<'_>>) -> Result<Vec<TrackEvent<'_>>> {
 pub fn write_midi(score: &Score<Tick>, format: MidiFormat) -> Result<Vec<u8>> {
     let tpq = u15::try_from(score.ticks_per_quarter)
         .filter(|v| v.as_int() > 0)
-        .ok_or_else(|| bad("ticks_per_quarter", format!("{} is outside 1..=32767", score.ticks_per_quarter)))?;
+        .ok_or_else(|| {
+            bad(
+                "ticks_per_quarter",
+                format!("{} is outside 1..=32767", score.ticks_per_quarter),
+            )
+        })?;
     let timing = Timing::Metrical(tpq);
     let mut chunks: Vec<Vec<Placed>> = vec![conductor_events(score)?];
     for (i, tr) in score.tracks.iter().enumerate() {
@@ -277,7 +305,10 @@ pub fn write_midi(score: &Score<Tick>, format: MidiFormat) -> Result<Vec<u8>> {
             // their own same-tick order.
             let mut all = Vec::new();
             for (ci, c) in chunks.into_iter().enumerate() {
-                all.extend(c.into_iter().map(|(t, class, i, k)| (t, class, ((ci as u32) << 20) | i, k)));
+                all.extend(
+                    c.into_iter()
+                        .map(|(t, class, i, k)| (t, class, ((ci as u32) << 20) | i, k)),
+                );
             }
             (Format::SingleTrack, vec![all])
         }

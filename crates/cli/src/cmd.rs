@@ -1,0 +1,369 @@
+//! Commands: arguments as parsed (clap) → a plan with resolved inputs → run.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fugue_score::io::write_atomic;
+use fugue_score::midi::{read_midi, write_midi, MidiFormat, ReadOptions, ReadResult};
+use fugue_score::{Score, Tick, Warning};
+use serde::Serialize;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The embedded sample: a Bach chorale harmonisation (public domain),
+/// so that `fugue info` shows something on a fresh machine.
+pub const SAMPLE_NAME: &str = "samples/bach_chorale.mid";
+pub const SAMPLE: &[u8] = include_bytes!("../../../samples/bach_chorale.mid");
+
+#[derive(Parser, Debug)]
+#[command(name = "fugue", version, about = "Music modeling and generation toolkit")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Describe a MIDI or score-JSON file (the embedded sample when no file is given).
+    Info(InfoArgs),
+    /// Convert between MIDI and JSON (format from the extension), or rewrite MIDI.
+    Convert(ConvertArgs),
+    /// Draw a piano-roll picture (PNG).
+    Roll(RollArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReadArgs {
+    /// Turn reader warnings into errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// A .mid/.midi/.rmi/.kar or .json file.
+    pub file: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum SmfType {
+    #[value(name = "0")]
+    Zero,
+    #[value(name = "1")]
+    One,
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Input (.mid/.midi/.rmi/.kar or .json).
+    pub input: PathBuf,
+    /// Output (.mid/.midi or .json).
+    pub output: PathBuf,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// SMF type of a MIDI output.
+    #[arg(long, value_enum, default_value = "1")]
+    pub smf_type: SmfType,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct RollArgs {
+    /// Input (.mid/.midi/.rmi/.kar or .json).
+    pub input: PathBuf,
+    /// The PNG to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Replace the output if it exists.
+    #[arg(long)]
+    pub force: bool,
+    /// Picture width in pixels.
+    #[arg(long, default_value_t = 1600)]
+    pub width: u32,
+    /// Picture height in pixels.
+    #[arg(long, default_value_t = 600)]
+    pub height: u32,
+    /// Draw from this many seconds into the piece.
+    #[arg(long)]
+    pub start: Option<f64>,
+    /// Draw up to this many seconds into the piece.
+    #[arg(long)]
+    pub end: Option<f64>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Info(a) => info(a),
+        Command::Convert(a) => convert(a),
+        Command::Roll(a) => crate::roll::run(a),
+    }
+}
+
+/// File kinds fugue reads and writes, from the extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Midi,
+    Json,
+}
+
+pub fn kind_of(path: &Path) -> Result<Kind> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "mid" | "midi" | "rmi" | "kar" | "smf" => Ok(Kind::Midi),
+        "json" => Ok(Kind::Json),
+        "" => bail!("{}: no file extension; use .mid or .json", path.display()),
+        other => bail!(
+            "{}: unsupported file type '.{other}' (fugue reads .mid/.midi/.rmi/.kar and .json)",
+            path.display()
+        ),
+    }
+}
+
+/// A loaded score with where it came from.
+pub struct Loaded {
+    pub score: Score<Tick>,
+    pub warnings: Vec<Warning>,
+    pub format: String,
+}
+
+pub fn load(path: &Path, read: &ReadArgs) -> Result<Loaded> {
+    let opts = ReadOptions { strict: read.strict };
+    match kind_of(path)? {
+        Kind::Midi => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let r = read_midi(&bytes, &opts).map_err(|e| e.with_path(path))?;
+            Ok(from_midi(r))
+        }
+        Kind::Json => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let score: Score<Tick> =
+                serde_json::from_str(&text).with_context(|| format!("{}: not a fugue score JSON", path.display()))?;
+            Ok(Loaded {
+                score,
+                warnings: Vec::new(),
+                format: "fugue score JSON".into(),
+            })
+        }
+    }
+}
+
+fn from_midi(r: ReadResult) -> Loaded {
+    Loaded {
+        score: r.score,
+        warnings: r.warnings,
+        format: match r.smpte {
+            Some((fps, sub)) => format!("MIDI (SMF type {}, SMPTE {fps} fps x {sub} ticks per frame)", r.format),
+            None => format!("MIDI (SMF type {})", r.format),
+        },
+    }
+}
+
+fn print_warnings(name: &Path, warnings: &[Warning]) {
+    for w in warnings {
+        eprintln!("warning: {}: {w}", name.display());
+    }
+}
+
+#[derive(Serialize)]
+struct TrackInfo<'a> {
+    name: &'a str,
+    program: u8,
+    channel: u8,
+    is_drum: bool,
+    notes: usize,
+}
+
+#[derive(Serialize)]
+struct TempoInfo {
+    tick: i64,
+    qpm: f64,
+}
+
+#[derive(Serialize)]
+struct TimeSigInfo {
+    tick: i64,
+    numerator: u8,
+    denominator: u8,
+}
+
+#[derive(Serialize)]
+struct KeySigInfo {
+    tick: i64,
+    key: String,
+}
+
+#[derive(Serialize)]
+struct Info<'a> {
+    file: String,
+    format: &'a str,
+    ticks_per_quarter: u16,
+    notes: usize,
+    duration_seconds: f64,
+    tracks: Vec<TrackInfo<'a>>,
+    tempos: Vec<TempoInfo>,
+    time_signatures: Vec<TimeSigInfo>,
+    key_signatures: Vec<KeySigInfo>,
+    warnings: Vec<String>,
+}
+
+const SHARP_KEYS: [&str; 15] = [
+    "Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#",
+];
+const MINOR_KEYS: [&str; 15] = [
+    "ab", "eb", "bb", "f", "c", "g", "d", "a", "e", "b", "f#", "c#", "g#", "d#", "a#",
+];
+
+fn key_name(key: i8, minor: bool) -> String {
+    let i = (i32::from(key) + 7).clamp(0, 14) as usize;
+    if minor {
+        format!("{} minor", MINOR_KEYS[i])
+    } else {
+        format!("{} major", SHARP_KEYS[i])
+    }
+}
+
+fn info(a: InfoArgs) -> Result<()> {
+    let (name, loaded) = match &a.file {
+        Some(p) => (p.display().to_string(), load(p, &a.read)?),
+        None => {
+            let r = read_midi(SAMPLE, &ReadOptions { strict: a.read.strict }).map_err(|e| e.with_path(SAMPLE_NAME))?;
+            (format!("{SAMPLE_NAME} (embedded)"), from_midi(r))
+        }
+    };
+    let s = &loaded.score;
+    let info = Info {
+        file: name,
+        format: &loaded.format,
+        ticks_per_quarter: s.ticks_per_quarter,
+        notes: s.note_count(),
+        duration_seconds: s.duration_seconds(),
+        tracks: s
+            .tracks
+            .iter()
+            .map(|t| TrackInfo {
+                name: &t.name,
+                program: t.program,
+                channel: t.channel,
+                is_drum: t.is_drum,
+                notes: t.notes.len(),
+            })
+            .collect(),
+        tempos: s
+            .tempos
+            .iter()
+            .map(|t| TempoInfo {
+                tick: t.time,
+                qpm: t.qpm(),
+            })
+            .collect(),
+        time_signatures: s
+            .time_signatures
+            .iter()
+            .map(|t| TimeSigInfo {
+                tick: t.time,
+                numerator: t.numerator,
+                denominator: t.denominator,
+            })
+            .collect(),
+        key_signatures: s
+            .key_signatures
+            .iter()
+            .map(|k| KeySigInfo {
+                tick: k.time,
+                key: key_name(k.key, k.minor),
+            })
+            .collect(),
+        warnings: loaded.warnings.iter().map(|w| w.to_string()).collect(),
+    };
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &info)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(out, "file:        {}", info.file)?;
+    writeln!(out, "format:      {}", info.format)?;
+    writeln!(out, "resolution:  {} ticks per quarter", info.ticks_per_quarter)?;
+    writeln!(out, "duration:    {:.2} s", info.duration_seconds)?;
+    writeln!(out, "notes:       {}", info.notes)?;
+    writeln!(out, "tracks:      {}", info.tracks.len())?;
+    for (i, t) in info.tracks.iter().enumerate() {
+        let inst = if t.is_drum {
+            "drums".to_string()
+        } else {
+            format!("program {}", t.program)
+        };
+        writeln!(
+            out,
+            "  {i:>3}  {:<24} {inst:<12} channel {:<2} {:>7} notes",
+            format!("{:?}", t.name),
+            t.channel + 1,
+            t.notes
+        )?;
+    }
+    let list = |v: Vec<String>| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    let shown = 8;
+    let mut tempos: Vec<String> = info
+        .tempos
+        .iter()
+        .take(shown)
+        .map(|t| format!("{:.2} qpm @{}", t.qpm, t.tick))
+        .collect();
+    if info.tempos.len() > shown {
+        tempos.push(format!("... ({} in all)", info.tempos.len()));
+    }
+    writeln!(out, "tempos:      {}", list(tempos))?;
+    let ts = info
+        .time_signatures
+        .iter()
+        .take(shown)
+        .map(|t| format!("{}/{} @{}", t.numerator, t.denominator, t.tick));
+    writeln!(out, "time sigs:   {}", list(ts.collect()))?;
+    let ks = info
+        .key_signatures
+        .iter()
+        .take(shown)
+        .map(|k| format!("{} @{}", k.key, k.tick));
+    writeln!(out, "key sigs:    {}", list(ks.collect()))?;
+    writeln!(out, "warnings:    {}", info.warnings.len())?;
+    for w in &info.warnings {
+        writeln!(out, "  {w}")?;
+    }
+    Ok(())
+}
+
+fn convert(a: ConvertArgs) -> Result<()> {
+    let out_kind = kind_of(&a.output)?;
+    if !a.force && a.output.exists() {
+        bail!("{}: already exists (use --force to overwrite)", a.output.display());
+    }
+    let loaded = load(&a.input, &a.read)?;
+    print_warnings(&a.input, &loaded.warnings);
+    let bytes = match out_kind {
+        Kind::Midi => {
+            let fmt = match a.smf_type {
+                SmfType::Zero => MidiFormat::Type0,
+                SmfType::One => MidiFormat::Type1,
+            };
+            write_midi(&loaded.score, fmt).with_context(|| format!("cannot write {}", a.output.display()))?
+        }
+        Kind::Json => {
+            let mut v = serde_json::to_vec(&loaded.score)?;
+            v.push(b'\n');
+            v
+        }
+    };
+    write_atomic(&a.output, &bytes, a.force)?;
+    Ok(())
+}
