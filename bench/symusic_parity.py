@@ -36,7 +36,7 @@ Run from the repository root:
 by a pool of 2 worker processes. The exit status is always 0 (it is a report);
 the last line printed is a one-line summary.
 """
-import argparse, collections, concurrent.futures as cf, glob, json, os, subprocess, sys, tempfile
+import argparse, collections, concurrent.futures as cf, glob, json, os, shutil, subprocess, sys, tempfile
 
 CORPORA = [
     ("pop909", ["pop909/POP909/*/*.mid"]),
@@ -70,8 +70,8 @@ def fugue_view(d):
     tracks = []
     for t in d.get("tracks", []):
         notes = sorted((n["time"], n["duration"], n["pitch"], n["velocity"]) for n in t.get("notes", []))
-        end = max([n[0] + n[1] for n in notes] + [e["time"] for k in ("controls", "pitch_bends", "lyrics")
-                  for e in t.get(k, [])] + [p["time"] + p.get("duration", 0) for p in t.get("pedals", [])] + [0])
+        end = max([e["time"] for k in ("controls", "pitch_bends", "lyrics") for e in t.get(k, [])]
+                  + [p["time"] + p.get("duration", 0) for p in t.get("pedals", [])] + [0])  # non-note events
         tracks.append((t.get("program", 0), bool(t.get("is_drum", False)), notes, end))
     return dict(tpq=d.get("ticks_per_quarter"), tracks=tracks,
                 tempos=by_time((x["time"], x["mspq"]) for x in d.get("tempos", [])),
@@ -115,7 +115,8 @@ def compare_notes(path, F, S):
     fc, sc = collections.Counter(fn), collections.Counter(sn)
     f_only, s_only = sorted((fc - sc).elements()), sorted((sc - fc).elements())
     if not s_only:
-        ends = mtrk_end_ticks(path) | {t[3] for t in F["tracks"]}
+        extra = set(f_only)  # track end = MTrk end-of-track tick, or last other event of the fugue track
+        ends = mtrk_end_ticks(path) | {max([t[3]] + [n[0] + n[1] for n in t[2] if n not in extra]) for t in F["tracks"]}
         unclosed = all(n[0] + n[1] in ends for n in f_only)
         kind = "extra_in_fugue_at_track_end" if unclosed else "extra_in_fugue"
     elif not f_only:
@@ -266,7 +267,10 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--jobs", type=int, default=2)
     a = ap.parse_args()
-    fugue = os.path.abspath(a.fugue) if os.path.exists(a.fugue) else a.fugue
+    fugue = os.path.abspath(a.fugue) if os.path.exists(a.fugue) else shutil.which(a.fugue)
+    if not fugue:
+        print(f"SUMMARY fugue binary not found: {a.fugue}")
+        return 0
     per, report, mism = {}, {"fugue": fugue, "data": os.path.abspath(a.data), "corpora": {}}, []
     with tempfile.TemporaryDirectory(prefix="fugue_parity_", dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as tmp, \
             cf.ProcessPoolExecutor(max_workers=a.jobs) as pool:

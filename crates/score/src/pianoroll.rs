@@ -52,7 +52,7 @@ impl<T: TimeUnit> Score<T> {
         encode_velocity: bool,
     ) -> Result<PianoRoll> {
         let (low, high) = pitch_range;
-        if low >= high || high > 128 || !(frames_per_unit > 0.0) || modes.is_empty() {
+        if low >= high || high > 128 || frames_per_unit.is_nan() || frames_per_unit <= 0.0 || modes.is_empty() {
             return Err(ScoreError::Invalid {
                 what: "piano-roll settings".into(),
                 message: format!(

@@ -152,7 +152,7 @@ pub fn read_midi(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
     }
     if rd.smpte {
         let fps = -((division >> 8) as u8 as i8) as i32;
-        let sub = i32::from(division & 0xff as u16);
+        let sub = i32::from(division & 0xff);
         let (frames, mspq) = match fps {
             24 | 25 | 30 => (fps, 1_000_000),
             29 => (30, 1_001_000),

@@ -1,0 +1,177 @@
+//! The `fugue` binary end to end, in a temporary folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fugue(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fugue")).args(args).output().unwrap()
+}
+
+fn sample(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../samples")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tmp(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
+
+#[test]
+fn info_without_a_file_describes_the_embedded_sample() {
+    let o = fugue(&["info"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("embedded") && text.contains("Soprano") && text.contains("197"),
+        "{text}"
+    );
+}
+
+#[test]
+fn info_json_has_the_documented_fields() {
+    let o = fugue(&["info", &sample("features_type0.mid"), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ticks_per_quarter"], 240);
+    assert_eq!(v["notes"], 26);
+    assert!((v["duration_seconds"].as_f64().unwrap() - 2.7).abs() < 1e-9);
+    assert_eq!(v["tracks"].as_array().unwrap().len(), 6);
+    assert_eq!(v["tracks"][3]["is_drum"], true);
+    assert_eq!(v["tracks"][0]["name"], "Features");
+    assert_eq!(v["tracks"][0]["program"], 40);
+    assert_eq!(v["tracks"][0]["notes"], 6);
+    assert_eq!(v["tempos"][1]["tick"], 720);
+    assert_eq!(v["tempos"][1]["qpm"], 150.0);
+    assert_eq!(v["time_signatures"][1]["numerator"], 6);
+    assert_eq!(v["time_signatures"][1]["denominator"], 8);
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn strict_info_fails_on_a_warning() {
+    let o = fugue(&["info", &sample("features_type0.mid"), "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("features_type0.mid") && e.contains("never ended"), "{e}");
+}
+
+#[test]
+fn bad_inputs_give_clear_errors() {
+    let o = fugue(&["info", "/no/such/file.mid"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/no/such/file.mid"));
+    let o = fugue(&["info", &sample("../Cargo.toml")]);
+    assert!(stderr(&o).contains("unsupported file type '.toml'"), "{}", stderr(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let fake = tmp(&dir, "fake.mid");
+    std::fs::write(&fake, b"this is not midi").unwrap();
+    let o = fugue(&["info", fake.to_str().unwrap()]);
+    let e = stderr(&o);
+    assert!(
+        e.contains("fake.mid") && e.contains("byte offset 0") && !e.contains("panicked"),
+        "{e}"
+    );
+    let json = tmp(&dir, "bad.json");
+    std::fs::write(&json, b"{\"tracks\": 3}").unwrap();
+    let o = fugue(&["info", json.to_str().unwrap()]);
+    assert!(stderr(&o).contains("not a fugue score JSON"), "{}", stderr(&o));
+}
+
+#[test]
+fn convert_midi_json_midi_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, m) = (tmp(&dir, "a.json"), tmp(&dir, "b.mid"));
+    let o = fugue(&["convert", &sample("bach_chorale.mid"), j.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = fugue(&["convert", j.to_str().unwrap(), m.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let a = fugue(&["info", &sample("bach_chorale.mid"), "--json"]).stdout;
+    let b = fugue(&["info", m.to_str().unwrap(), "--json"]).stdout;
+    let strip = |v: &[u8]| {
+        let mut v: serde_json::Value = serde_json::from_slice(v).unwrap();
+        v["file"] = serde_json::Value::Null;
+        v
+    };
+    assert_eq!(strip(&a), strip(&b));
+    // MIDI → MIDI as type 0.
+    let z = tmp(&dir, "z.mid");
+    let o = fugue(&[
+        "convert",
+        &sample("bach_chorale.mid"),
+        z.to_str().unwrap(),
+        "--smf-type",
+        "0",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(&std::fs::read(&z).unwrap()[8..10], &[0, 0]);
+}
+
+#[test]
+fn convert_never_overwrites_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tmp(&dir, "out.mid");
+    std::fs::write(&out, b"precious").unwrap();
+    let o = fugue(&["convert", &sample("bach_chorale.mid"), out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already exists"));
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+    let o = fugue(&["convert", &sample("bach_chorale.mid"), out.to_str().unwrap(), "--force"]);
+    assert!(o.status.success());
+    assert_eq!(&std::fs::read(&out).unwrap()[..4], b"MThd");
+    let o = fugue(&[
+        "convert",
+        &sample("bach_chorale.mid"),
+        tmp(&dir, "x.wav").to_str().unwrap(),
+    ]);
+    assert!(stderr(&o).contains("unsupported file type '.wav'"));
+}
+
+#[test]
+fn roll_draws_a_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = tmp(&dir, "roll.png");
+    let o = fugue(&[
+        "roll",
+        &sample("features.rmi"),
+        "-o",
+        png.to_str().unwrap(),
+        "--width",
+        "800",
+        "--height",
+        "300",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // Width and height from the IHDR chunk.
+    assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 800);
+    assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 300);
+    let o = fugue(&["roll", &sample("features.rmi"), "-o", png.to_str().unwrap()]);
+    assert!(stderr(&o).contains("already exists"));
+    let o = fugue(&[
+        "roll",
+        &sample("features.rmi"),
+        "-o",
+        tmp(&dir, "r.jpg").to_str().unwrap(),
+    ]);
+    assert!(stderr(&o).contains(".png"));
+    let o = fugue(&[
+        "roll",
+        &sample("features.rmi"),
+        "-o",
+        png.to_str().unwrap(),
+        "--force",
+        "--start",
+        "5",
+        "--end",
+        "2",
+    ]);
+    assert!(stderr(&o).contains("must be after"));
+}
