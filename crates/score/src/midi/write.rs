@@ -7,13 +7,18 @@
 //! their order), controls, note-offs, note-ons, then the note-offs of
 //! zero-length notes. Note-offs are written as note-on with velocity 0, which
 //! lets running status cover whole passages.
+//!
+//! The encoder is our own rather than `midly`'s writer: events get a packed
+//! 64-bit sort key (tick, order class, position), are ordered by merging
+//! already-sorted runs, and are encoded straight into one output buffer with
+//! running status. With `midly` (a `TrackEvent` per event, a generic `Write`
+//! call per event and a sort of whole events) writing was slower than
+//! symusic's; see docs/BENCHMARKS.md.
 
 use crate::error::{Result, ScoreError};
 use crate::io::write_atomic;
 use crate::score::*;
 use crate::time::Tick;
-use midly::num::{u14, u15, u24, u28, u4, u7};
-use midly::{Format, Header, MetaMessage, MidiMessage, Timing, TrackEvent, TrackEventKind};
 use std::path::Path;
 
 /// SMF layout of the written file.
@@ -42,122 +47,213 @@ fn bad(what: impl Into<String>, message: impl Into<String>) -> ScoreError {
     }
 }
 
-fn u7_of(v: u8, what: impl Fn() -> String) -> Result<u7> {
-    u7::try_from(v).ok_or_else(|| bad(what(), format!("{v} is over 127")))
-}
-
-/// One event to place: tick, same-tick order class, index, and the event.
-type Placed<'a> = (i64, u8, u32, TrackEventKind<'a>);
-
-fn meta<'a>(kind: u8, data: &'a [u8]) -> TrackEventKind<'a> {
-    TrackEventKind::Meta(match kind {
-        0x00 if data.len() == 2 => MetaMessage::TrackNumber(Some(u16::from_be_bytes([data[0], data[1]]))),
-        0x00 if data.is_empty() => MetaMessage::TrackNumber(None),
-        0x01 => MetaMessage::Text(data),
-        0x02 => MetaMessage::Copyright(data),
-        0x03 => MetaMessage::TrackName(data),
-        0x04 => MetaMessage::InstrumentName(data),
-        0x05 => MetaMessage::Lyric(data),
-        0x06 => MetaMessage::Marker(data),
-        0x07 => MetaMessage::CuePoint(data),
-        0x08 => MetaMessage::ProgramName(data),
-        0x09 => MetaMessage::DeviceName(data),
-        0x7F => MetaMessage::SequencerSpecific(data),
-        _ => MetaMessage::Unknown(kind, data),
-    })
-}
-
-fn raw_kind<'a>(k: &'a RawKind, channel: u4, what: &dyn Fn() -> String) -> Result<TrackEventKind<'a>> {
-    let midi = |message| TrackEventKind::Midi { channel, message };
-    Ok(match k {
-        RawKind::SysEx(d) => TrackEventKind::SysEx(d),
-        RawKind::Escape(d) => TrackEventKind::Escape(d),
-        // Interpreted meta types are always written through their fields;
-        // a raw one here is a malformed original, written back as unknown bytes.
-        RawKind::Meta { kind, data } => match kind {
-            0x2F | 0x51 | 0x58 | 0x59 | 0x00 | 0x20 | 0x21 | 0x54 => {
-                TrackEventKind::Meta(MetaMessage::Unknown(*kind, data))
-            }
-            _ => meta(*kind, data),
-        },
-        RawKind::ProgramChange(p) => midi(MidiMessage::ProgramChange {
-            program: u7_of(*p, what)?,
-        }),
-        RawKind::ChannelPressure(v) => midi(MidiMessage::ChannelAftertouch { vel: u7_of(*v, what)? }),
-        RawKind::PolyPressure { key, pressure } => midi(MidiMessage::Aftertouch {
-            key: u7_of(*key, what)?,
-            vel: u7_of(*pressure, what)?,
-        }),
-    })
-}
-
-fn check_time(t: i64, what: impl Fn() -> String) -> Result<i64> {
-    if t < 0 {
-        Err(bad(what(), format!("negative time {t}")))
+fn data7(v: u8, what: impl Fn() -> String) -> Result<u8> {
+    if v > 127 {
+        Err(bad(what(), format!("{v} is over 127")))
     } else {
-        Ok(t)
+        Ok(v)
     }
+}
+
+/// One encodable event, borrowing any payload from the score.
+#[derive(Clone, Copy)]
+enum Ev<'a> {
+    /// A channel message: status byte (with channel) and its data bytes.
+    Chan { status: u8, d1: u8, d2: u8 },
+    /// `FF kind len data`.
+    Meta { kind: u8, data: &'a [u8] },
+    /// Tempo meta, 24-bit.
+    Tempo(u32),
+    /// Meta with small inline data (time and key signatures).
+    Small { kind: u8, len: u8, data: [u8; 4] },
+    /// `F0 len data`.
+    SysEx(&'a [u8]),
+    /// `F7 len data`.
+    Escape(&'a [u8]),
+}
+
+/// The events of one MTrk chunk, each with a packed sort key: tick (high 32
+/// bits), order class (4 bits) and the event's position in `events` (28
+/// bits). Each source list (notes' onsets, their ends, controls, ...) is
+/// pushed as a run; runs that come in time order (the usual case) need no
+/// sorting, so ordering the chunk is a merge of runs, not a full sort.
+#[derive(Default)]
+struct Chunk<'a> {
+    events: Vec<Ev<'a>>,
+    keys: Vec<u64>,
+    /// Start of each run in `keys`.
+    runs: Vec<usize>,
+}
+
+impl<'a> Chunk<'a> {
+    fn run(&mut self) {
+        if self.runs.last() != Some(&self.keys.len()) {
+            self.runs.push(self.keys.len());
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, time: i64, class: u64, ev: Ev<'a>, what: impl Fn() -> String) -> Result<()> {
+        if time < 0 {
+            return Err(bad(what(), format!("negative time {time}")));
+        }
+        if time > i64::from(u32::MAX) {
+            return Err(bad(what(), format!("time {time} is beyond 2^32 ticks")));
+        }
+        let pos = self.events.len();
+        if pos >= 1 << 28 {
+            return Err(bad(what(), "more than 2^28 events in one track"));
+        }
+        self.keys.push(((time as u64) << 32) | (class << 28) | pos as u64);
+        self.events.push(ev);
+        Ok(())
+    }
+
+    /// The keys in time order.
+    fn ordered(mut self) -> (Vec<Ev<'a>>, Vec<u64>) {
+        self.runs.push(self.keys.len());
+        let mut acc: Vec<u64> = Vec::with_capacity(self.keys.len());
+        let mut tmp: Vec<u64> = Vec::with_capacity(self.keys.len());
+        for w in self.runs.windows(2) {
+            let run = &mut self.keys[w[0]..w[1]];
+            if !run.is_sorted() {
+                run.sort_unstable();
+            }
+            tmp.clear();
+            let (mut i, mut j) = (0, 0);
+            while i < acc.len() && j < run.len() {
+                if acc[i] <= run[j] {
+                    tmp.push(acc[i]);
+                    i += 1;
+                } else {
+                    tmp.push(run[j]);
+                    j += 1;
+                }
+            }
+            tmp.extend_from_slice(&acc[i..]);
+            tmp.extend_from_slice(&run[j..]);
+            std::mem::swap(&mut acc, &mut tmp);
+        }
+        (self.events, acc)
+    }
+}
+
+fn raw_ev<'a>(k: &'a RawKind, channel: u8, what: &dyn Fn() -> String) -> Result<Ev<'a>> {
+    Ok(match k {
+        RawKind::SysEx(d) => Ev::SysEx(d),
+        RawKind::Escape(d) => Ev::Escape(d),
+        RawKind::Meta { kind, data } => Ev::Meta { kind: *kind, data },
+        RawKind::ProgramChange(p) => Ev::Chan {
+            status: 0xC0 | channel,
+            d1: data7(*p, what)?,
+            d2: 0,
+        },
+        RawKind::ChannelPressure(v) => Ev::Chan {
+            status: 0xD0 | channel,
+            d1: data7(*v, what)?,
+            d2: 0,
+        },
+        RawKind::PolyPressure { key, pressure } => Ev::Chan {
+            status: 0xA0 | channel,
+            d1: data7(*key, what)?,
+            d2: data7(*pressure, what)?,
+        },
+    })
+}
+
+fn varlen(out: &mut Vec<u8>, v: u32) {
+    if v < 0x80 {
+        out.push(v as u8);
+        return;
+    }
+    let mut buf = [0u8; 5];
+    let mut i = 4;
+    let mut v = v;
+    buf[i] = (v & 0x7F) as u8;
+    while v >= 0x80 {
+        v >>= 7;
+        i -= 1;
+        buf[i] = 0x80 | (v & 0x7F) as u8;
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+fn with_len(out: &mut Vec<u8>, data: &[u8]) -> Result<()> {
+    let len = u32::try_from(data.len())
+        .ok()
+        .filter(|l| *l < 1 << 28)
+        .ok_or_else(|| bad("event data", "2^28 bytes or more"))?;
+    varlen(out, len);
+    out.extend_from_slice(data);
+    Ok(())
 }
 
 /// The conductor chunk's events.
-fn conductor_events(score: &Score<Tick>) -> Result<Vec<Placed<'_>>> {
-    let mut ev: Vec<Placed> = Vec::new();
+fn conductor_events<'a>(score: &'a Score<Tick>, ev: &mut Chunk<'a>) -> Result<()> {
+    ev.run();
     for (i, t) in score.tempos.iter().enumerate() {
         let what = || format!("tempo {i}");
-        let mspq = u24::try_from(t.mspq)
-            .filter(|v| v.as_int() > 0)
-            .ok_or_else(|| bad(what(), format!("{} µs per quarter is outside 1..=16777215", t.mspq)))?;
-        ev.push((
-            check_time(t.time, what)?,
-            1,
-            i as u32,
-            TrackEventKind::Meta(MetaMessage::Tempo(mspq)),
-        ));
+        if t.mspq == 0 || t.mspq > 0xFF_FFFF {
+            return Err(bad(what(), format!("{} µs per quarter is outside 1..=16777215", t.mspq)));
+        }
+        ev.push(t.time, 1, Ev::Tempo(t.mspq), what)?;
     }
+    ev.run();
     for (i, ts) in score.time_signatures.iter().enumerate() {
         let what = || format!("time signature {i}");
         if !ts.denominator.is_power_of_two() || ts.numerator == 0 {
-            return Err(bad(
-                what(),
-                format!("{}/{} is not a MIDI time signature", ts.numerator, ts.denominator),
-            ));
+            return Err(bad(what(), format!("{}/{} is not a MIDI time signature", ts.numerator, ts.denominator)));
         }
-        let m = MetaMessage::TimeSignature(
+        let data = [
             ts.numerator,
             ts.denominator.trailing_zeros() as u8,
             ts.clocks_per_click,
             ts.notated_32nds_per_quarter,
-        );
-        ev.push((check_time(ts.time, what)?, 0, i as u32, TrackEventKind::Meta(m)));
+        ];
+        ev.push(ts.time, 0, Ev::Small { kind: 0x58, len: 4, data }, what)?;
     }
+    ev.run();
     for (i, k) in score.key_signatures.iter().enumerate() {
         let what = || format!("key signature {i}");
         if !(-7..=7).contains(&k.key) {
             return Err(bad(what(), format!("{} sharps/flats is outside -7..=7", k.key)));
         }
-        let m = MetaMessage::KeySignature(k.key, k.minor);
-        ev.push((check_time(k.time, what)?, 0, i as u32, TrackEventKind::Meta(m)));
+        let data = [k.key as u8, u8::from(k.minor), 0, 0];
+        ev.push(k.time, 0, Ev::Small { kind: 0x59, len: 2, data }, what)?;
     }
+    ev.run();
     for (i, m) in score.markers.iter().enumerate() {
         let what = || format!("marker {i}");
-        ev.push((check_time(m.time, what)?, 2, i as u32, meta(0x06, m.text.as_bytes())));
+        let e = Ev::Meta {
+            kind: 0x06,
+            data: m.text.as_bytes(),
+        };
+        ev.push(m.time, 2, e, what)?;
     }
+    ev.run();
     for (i, e) in score.extra.iter().enumerate() {
         let what = || format!("score extra event {i}");
-        let k = raw_kind(&e.kind, u4::new(0), &what)?;
-        ev.push((check_time(e.time, what)?, 0, i as u32, k));
+        let k = raw_ev(&e.kind, 0, &what)?;
+        ev.push(e.time, 0, k, what)?;
     }
-    Ok(ev)
+    Ok(())
 }
 
 /// One part's events.
-fn track_events<'a>(ti: usize, tr: &'a Track<Tick>) -> Result<Vec<Placed<'a>>> {
-    let ch = if tr.is_drum { 9 } else { tr.channel };
-    let channel = u4::try_from(ch).ok_or_else(|| bad(format!("track {ti}"), format!("channel {ch} is over 15")))?;
-    let midi = |message| TrackEventKind::Midi { channel, message };
-    let mut ev: Vec<Placed> = Vec::with_capacity(tr.notes.len() * 2 + tr.controls.len() + 8);
+fn track_events<'a>(ti: usize, tr: &'a Track<Tick>, ev: &mut Chunk<'a>) -> Result<()> {
+    let channel = if tr.is_drum { 9 } else { tr.channel };
+    if channel > 15 {
+        return Err(bad(format!("track {ti}"), format!("channel {channel} is over 15")));
+    }
+    ev.events.reserve(tr.notes.len() * 2 + tr.controls.len() + tr.extra.len() + 4);
+    ev.keys.reserve(tr.notes.len() * 2 + tr.controls.len() + tr.extra.len() + 4);
+    ev.run();
     if !tr.name.is_empty() {
-        ev.push((0, 0, 0, meta(0x03, tr.name.as_bytes())));
+        let e = Ev::Meta {
+            kind: 0x03,
+            data: tr.name.as_bytes(),
+        };
+        ev.push(0, 0, e, || format!("track {ti} name"))?;
     }
     // The initial program: written at tick 0 unless a kept program change
     // already sets it before the part's first channel event.
@@ -181,142 +277,185 @@ fn track_events<'a>(ti: usize, tr: &'a Track<Tick>) -> Result<Vec<Placed<'a>>> {
         .iter()
         .any(|e| matches!(e.kind, RawKind::ProgramChange(_)) && e.time > 0 && e.time <= first_sound);
     if !kept_first {
-        let program = u7_of(tr.program, || format!("track {ti} program"))?;
-        ev.push((0, 1, 0, midi(MidiMessage::ProgramChange { program })));
+        let what = || format!("track {ti} program");
+        let e = Ev::Chan {
+            status: 0xC0 | channel,
+            d1: data7(tr.program, what)?,
+            d2: 0,
+        };
+        ev.push(0, 1, e, what)?;
     }
+    ev.run();
     for (i, e) in tr.extra.iter().enumerate() {
         let what = || format!("track {ti} extra event {i}");
-        ev.push((
-            check_time(e.time, what)?,
-            2,
-            i as u32,
-            raw_kind(&e.kind, channel, &what)?,
-        ));
+        ev.push(e.time, 2, raw_ev(&e.kind, channel, &what)?, what)?;
     }
-    let n_extra = tr.extra.len() as u32;
+    ev.run();
     for (i, l) in tr.lyrics.iter().enumerate() {
         let what = || format!("track {ti} lyric {i}");
-        ev.push((
-            check_time(l.time, what)?,
-            2,
-            n_extra + i as u32,
-            meta(0x05, l.text.as_bytes()),
-        ));
+        let e = Ev::Meta {
+            kind: 0x05,
+            data: l.text.as_bytes(),
+        };
+        ev.push(l.time, 2, e, what)?;
     }
+    ev.run();
     for (i, c) in tr.controls.iter().enumerate() {
         let what = || format!("track {ti} control {i}");
-        let m = MidiMessage::Controller {
-            controller: u7_of(c.number, what)?,
-            value: u7_of(c.value, what)?,
+        let e = Ev::Chan {
+            status: 0xB0 | channel,
+            d1: data7(c.number, what)?,
+            d2: data7(c.value, what)?,
         };
-        ev.push((check_time(c.time, what)?, 3, i as u32, midi(m)));
+        ev.push(c.time, 3, e, what)?;
     }
-    let n_cc = tr.controls.len() as u32;
+    ev.run();
     for (i, b) in tr.pitch_bends.iter().enumerate() {
         let what = || format!("track {ti} pitch bend {i}");
         if !(-8192..=8191).contains(&b.value) {
             return Err(bad(what(), format!("{} is outside -8192..=8191", b.value)));
         }
-        let bend = midly::PitchBend(u14::new((b.value + 8192) as u16));
-        ev.push((
-            check_time(b.time, what)?,
-            3,
-            n_cc + i as u32,
-            midi(MidiMessage::PitchBend { bend }),
-        ));
+        let v = (b.value + 8192) as u16;
+        let e = Ev::Chan {
+            status: 0xE0 | channel,
+            d1: (v & 0x7F) as u8,
+            d2: (v >> 7) as u8,
+        };
+        ev.push(b.time, 3, e, what)?;
     }
+    ev.run();
     if !tr.controls.iter().any(|c| c.number == 64) {
-        let base = n_cc + tr.pitch_bends.len() as u32;
         for (i, p) in tr.pedals.iter().enumerate() {
             let what = || format!("track {ti} pedal {i}");
-            let at = check_time(p.time, what)?;
-            let down = MidiMessage::Controller {
-                controller: u7::new(64),
-                value: u7::new(127),
+            let down = Ev::Chan {
+                status: 0xB0 | channel,
+                d1: 64,
+                d2: 127,
             };
-            let up = MidiMessage::Controller {
-                controller: u7::new(64),
-                value: u7::new(0),
+            let up = Ev::Chan {
+                status: 0xB0 | channel,
+                d1: 64,
+                d2: 0,
             };
-            ev.push((at, 3, base + 2 * i as u32, midi(down)));
-            ev.push((at + p.duration.max(0), 3, base + 2 * i as u32 + 1, midi(up)));
+            ev.push(p.time, 3, down, what)?;
+            ev.push(p.time + p.duration.max(0), 3, up, what)?;
         }
     }
+    ev.run();
+    // Onsets first, as one run (in time order when the notes are), then the
+    // ends, as another.
     for (i, n) in tr.notes.iter().enumerate() {
         let what = || format!("track {ti} note {i}");
-        let key = u7_of(n.pitch, what)?;
+        let key = data7(n.pitch, what)?;
         if n.velocity == 0 || n.velocity > 127 {
             return Err(bad(what(), format!("velocity {} is outside 1..=127", n.velocity)));
         }
         if n.duration < 0 {
             return Err(bad(what(), format!("negative duration {}", n.duration)));
         }
-        let at = check_time(n.time, what)?;
-        let on = MidiMessage::NoteOn {
-            key,
-            vel: u7::new(n.velocity),
-        };
-        let off = MidiMessage::NoteOn { key, vel: u7::new(0) };
-        ev.push((at, 5, i as u32, midi(on)));
-        let off_class = if n.duration == 0 { 6 } else { 4 };
-        ev.push((at + n.duration, off_class, i as u32, midi(off)));
+        ev.push(n.time, 5, Ev::Chan { status: 0x90 | channel, d1: key, d2: n.velocity }, what)?;
     }
-    Ok(ev)
+    ev.run();
+    for (i, n) in tr.notes.iter().enumerate() {
+        let class = if n.duration == 0 { 6 } else { 4 };
+        let what = || format!("track {ti} note {i}");
+        ev.push(n.end(), class, Ev::Chan { status: 0x90 | channel, d1: n.pitch, d2: 0 }, what)?;
+    }
+    Ok(())
 }
 
-/// Sort placed events and turn absolute ticks into deltas, ending the chunk.
-fn finish(mut ev: Vec<Placed<'_>>) -> Result<Vec<TrackEvent<'_>>> {
-    ev.sort_unstable_by_key(|e| (e.0, e.1, e.2));
-    let mut out = Vec::with_capacity(ev.len() + 1);
-    let mut last = 0i64;
-    for (t, _, _, kind) in ev {
-        let delta = u28::try_from((t - last) as u32)
-            .filter(|_| t - last <= 0x0FFF_FFFF)
-            .ok_or_else(|| bad(format!("event at tick {t}"), "gap over 2^28 ticks"))?;
-        out.push(TrackEvent { delta, kind });
+/// Sort a chunk's events and encode it (header, deltas, running status, end).
+fn encode_chunk(chunk: Chunk<'_>, out: &mut Vec<u8>) -> Result<()> {
+    let (events, keys) = chunk.ordered();
+    out.extend_from_slice(b"MTrk\0\0\0\0");
+    let start = out.len();
+    let (mut last, mut running) = (0u32, 0u8);
+    for key in keys {
+        let t = (key >> 32) as u32;
+        let delta = t - last;
+        if delta >= 1 << 28 {
+            return Err(bad(format!("event at tick {t}"), "gap of 2^28 ticks or more"));
+        }
+        varlen(out, delta);
         last = t;
+        match events[(key & 0x0FFF_FFFF) as usize] {
+            Ev::Chan { status, d1, d2 } => {
+                if status != running {
+                    out.push(status);
+                    running = status;
+                }
+                out.push(d1);
+                if !matches!(status & 0xF0, 0xC0 | 0xD0) {
+                    out.push(d2);
+                }
+            }
+            Ev::Meta { kind, data } => {
+                running = 0;
+                out.extend_from_slice(&[0xFF, kind]);
+                with_len(out, data)?;
+            }
+            Ev::Tempo(mspq) => {
+                running = 0;
+                let b = mspq.to_be_bytes();
+                out.extend_from_slice(&[0xFF, 0x51, 3, b[1], b[2], b[3]]);
+            }
+            Ev::Small { kind, len, data } => {
+                running = 0;
+                out.extend_from_slice(&[0xFF, kind, len]);
+                out.extend_from_slice(&data[..usize::from(len)]);
+            }
+            Ev::SysEx(data) => {
+                running = 0;
+                out.push(0xF0);
+                with_len(out, data)?;
+            }
+            Ev::Escape(data) => {
+                running = 0;
+                out.push(0xF7);
+                with_len(out, data)?;
+            }
+        }
     }
-    out.push(TrackEvent {
-        delta: u28::new(0),
-        kind: TrackEventKind::Meta(MetaMessage::EndOfTrack),
-    });
-    Ok(out)
+    out.extend_from_slice(&[0, 0xFF, 0x2F, 0]);
+    let len = u32::try_from(out.len() - start).map_err(|_| bad("track", "4 GiB or more"))?;
+    out[start - 4..start].copy_from_slice(&len.to_be_bytes());
+    Ok(())
 }
 
 /// Encode a score as a Standard MIDI File.
 pub fn write_midi(score: &Score<Tick>, format: MidiFormat) -> Result<Vec<u8>> {
-    let tpq = u15::try_from(score.ticks_per_quarter)
-        .filter(|v| v.as_int() > 0)
-        .ok_or_else(|| {
-            bad(
-                "ticks_per_quarter",
-                format!("{} is outside 1..=32767", score.ticks_per_quarter),
-            )
-        })?;
-    let timing = Timing::Metrical(tpq);
-    let mut chunks: Vec<Vec<Placed>> = vec![conductor_events(score)?];
-    for (i, tr) in score.tracks.iter().enumerate() {
-        chunks.push(track_events(i, tr)?);
+    let tpq = score.ticks_per_quarter;
+    if tpq == 0 || tpq > 0x7FFF {
+        return Err(bad("ticks_per_quarter", format!("{tpq} is outside 1..=32767")));
     }
-    let (fmt, chunks) = match format {
-        MidiFormat::Type1 => (Format::Parallel, chunks),
-        MidiFormat::Type0 => {
-            // Chunk index becomes part of the order so that merged parts keep
-            // their own same-tick order.
-            let mut all = Vec::new();
-            for (ci, c) in chunks.into_iter().enumerate() {
-                all.extend(
-                    c.into_iter()
-                        .map(|(t, class, i, k)| (t, class, ((ci as u32) << 20) | i, k)),
-                );
-            }
-            (Format::SingleTrack, vec![all])
+    // Type 0 pushes every part into one chunk: positions then keep each
+    // part's own same-tick order, parts in order.
+    let mut chunks: Vec<Chunk> = Vec::with_capacity(score.tracks.len() + 1);
+    let mut chunk = Chunk::default();
+    conductor_events(score, &mut chunk)?;
+    for (i, tr) in score.tracks.iter().enumerate() {
+        if format == MidiFormat::Type1 {
+            chunks.push(std::mem::take(&mut chunk));
         }
+        track_events(i, tr, &mut chunk)?;
+    }
+    chunks.push(chunk);
+    let fmt: u16 = match format {
+        MidiFormat::Type1 => 1,
+        MidiFormat::Type0 => 0,
     };
-    let tracks = chunks.into_iter().map(finish).collect::<Result<Vec<_>>>()?;
-    let header = Header::new(fmt, timing);
-    let mut out = Vec::with_capacity(score.note_count() * 8 + 256);
-    midly::write_std(&header, tracks.iter(), &mut out).map_err(|e| bad("file", e.to_string()))?;
+    if chunks.len() > usize::from(u16::MAX) {
+        return Err(bad("file", "more than 65535 tracks"));
+    }
+    let events: usize = chunks.iter().map(|c| c.events.len()).sum();
+    let mut out = Vec::with_capacity(events * 4 + 14 + chunks.len() * 12);
+    out.extend_from_slice(b"MThd\0\0\0\x06");
+    out.extend_from_slice(&fmt.to_be_bytes());
+    out.extend_from_slice(&(chunks.len() as u16).to_be_bytes());
+    out.extend_from_slice(&tpq.to_be_bytes());
+    for c in chunks {
+        encode_chunk(c, &mut out)?;
+    }
     Ok(out)
 }
 
@@ -325,4 +464,47 @@ pub fn write_midi(score: &Score<Tick>, format: MidiFormat) -> Result<Vec<u8>> {
 pub fn write_midi_file(score: &Score<Tick>, path: impl AsRef<Path>, opts: &WriteOptions) -> Result<()> {
     let bytes = write_midi(score, opts.format)?;
     write_atomic(path.as_ref(), &bytes, opts.overwrite)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varlen_matches_the_smf_examples() {
+        // Examples from the Standard MIDI File specification.
+        for (v, bytes) in [
+            (0u32, &[0x00][..]),
+            (0x40, &[0x40]),
+            (0x7F, &[0x7F]),
+            (0x80, &[0x81, 0x00]),
+            (0x2000, &[0xC0, 0x00]),
+            (0x3FFF, &[0xFF, 0x7F]),
+            (0x4000, &[0x81, 0x80, 0x00]),
+            (0x10_0000, &[0xC0, 0x80, 0x00]),
+            (0x0FFF_FFFF, &[0xFF, 0xFF, 0xFF, 0x7F]),
+        ] {
+            let mut out = Vec::new();
+            varlen(&mut out, v);
+            assert_eq!(out, bytes, "{v:#x}");
+        }
+    }
+
+    #[test]
+    fn known_score_encodes_to_known_bytes() {
+        let mut s = Score::<Tick>::new(96);
+        let mut t = Track::new("", 0, 0);
+        t.notes.push(Note::new(0, 96, 60, 100));
+        t.notes.push(Note::new(96, 96, 62, 90));
+        s.tracks.push(t);
+        let b = write_midi(&s, MidiFormat::Type1).unwrap();
+        let expected: Vec<u8> = [
+            &b"MThd\0\0\0\x06\0\x01\0\x02\0\x60"[..],
+            b"MTrk\0\0\0\x04\0\xFF\x2F\0",
+            // program change, on 60, off 60 + on 62 with running status, off 62.
+            b"MTrk\0\0\0\x14\0\xC0\0\0\x90\x3C\x64\x60\x3C\0\0\x3E\x5A\x60\x3E\0\0\xFF\x2F\0",
+        ]
+        .concat();
+        assert_eq!(b, expected);
+    }
 }
