@@ -326,18 +326,26 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
     let mut events = midly::EventIter::new(data).bytemapped();
 
     // Find or create the part of (channel, program) in this chunk.
-    fn part_of(score: &mut Score<Tick>, first_part: usize, channel: u8, program: u8) -> u32 {
+    // The chunk's first part reserves room for the notes the chunk can hold
+    // (an event takes at least 3 bytes, a note two events), so that pushing
+    // rarely regrows; later parts of a multi-channel chunk grow as needed.
+    let note_room = data.len() / 8;
+    let part_of = |score: &mut Score<Tick>, first_part: usize, channel: u8, program: u8| -> u32 {
         let found = score.tracks[first_part..]
             .iter()
             .position(|t| t.channel == channel && t.program == program);
         match found {
             Some(i) => (first_part + i) as u32,
             None => {
-                score.tracks.push(Track::new(String::new(), program, channel));
+                let mut t = Track::new(String::new(), program, channel);
+                if score.tracks.len() == first_part {
+                    t.notes.reserve(note_room);
+                }
+                score.tracks.push(t);
                 (score.tracks.len() - 1) as u32
             }
         }
-    }
+    };
 
     loop {
         let before = events.unread().len();

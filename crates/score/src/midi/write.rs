@@ -194,7 +194,10 @@ fn conductor_events<'a>(score: &'a Score<Tick>, ev: &mut Chunk<'a>) -> Result<()
     for (i, t) in score.tempos.iter().enumerate() {
         let what = || format!("tempo {i}");
         if t.mspq == 0 || t.mspq > 0xFF_FFFF {
-            return Err(bad(what(), format!("{} µs per quarter is outside 1..=16777215", t.mspq)));
+            return Err(bad(
+                what(),
+                format!("{} µs per quarter is outside 1..=16777215", t.mspq),
+            ));
         }
         ev.push(t.time, 1, Ev::Tempo(t.mspq), what)?;
     }
@@ -202,7 +205,10 @@ fn conductor_events<'a>(score: &'a Score<Tick>, ev: &mut Chunk<'a>) -> Result<()
     for (i, ts) in score.time_signatures.iter().enumerate() {
         let what = || format!("time signature {i}");
         if !ts.denominator.is_power_of_two() || ts.numerator == 0 {
-            return Err(bad(what(), format!("{}/{} is not a MIDI time signature", ts.numerator, ts.denominator)));
+            return Err(bad(
+                what(),
+                format!("{}/{} is not a MIDI time signature", ts.numerator, ts.denominator),
+            ));
         }
         let data = [
             ts.numerator,
@@ -210,7 +216,16 @@ fn conductor_events<'a>(score: &'a Score<Tick>, ev: &mut Chunk<'a>) -> Result<()
             ts.clocks_per_click,
             ts.notated_32nds_per_quarter,
         ];
-        ev.push(ts.time, 0, Ev::Small { kind: 0x58, len: 4, data }, what)?;
+        ev.push(
+            ts.time,
+            0,
+            Ev::Small {
+                kind: 0x58,
+                len: 4,
+                data,
+            },
+            what,
+        )?;
     }
     ev.run();
     for (i, k) in score.key_signatures.iter().enumerate() {
@@ -219,7 +234,16 @@ fn conductor_events<'a>(score: &'a Score<Tick>, ev: &mut Chunk<'a>) -> Result<()
             return Err(bad(what(), format!("{} sharps/flats is outside -7..=7", k.key)));
         }
         let data = [k.key as u8, u8::from(k.minor), 0, 0];
-        ev.push(k.time, 0, Ev::Small { kind: 0x59, len: 2, data }, what)?;
+        ev.push(
+            k.time,
+            0,
+            Ev::Small {
+                kind: 0x59,
+                len: 2,
+                data,
+            },
+            what,
+        )?;
     }
     ev.run();
     for (i, m) in score.markers.iter().enumerate() {
@@ -245,8 +269,10 @@ fn track_events<'a>(ti: usize, tr: &'a Track<Tick>, ev: &mut Chunk<'a>) -> Resul
     if channel > 15 {
         return Err(bad(format!("track {ti}"), format!("channel {channel} is over 15")));
     }
-    ev.events.reserve(tr.notes.len() * 2 + tr.controls.len() + tr.extra.len() + 4);
-    ev.keys.reserve(tr.notes.len() * 2 + tr.controls.len() + tr.extra.len() + 4);
+    ev.events
+        .reserve(tr.notes.len() * 2 + tr.controls.len() + tr.extra.len() + 4);
+    ev.keys
+        .reserve(tr.notes.len() * 2 + tr.controls.len() + tr.extra.len() + 4);
     ev.run();
     if !tr.name.is_empty() {
         let e = Ev::Meta {
@@ -353,13 +379,31 @@ fn track_events<'a>(ti: usize, tr: &'a Track<Tick>, ev: &mut Chunk<'a>) -> Resul
         if n.duration < 0 {
             return Err(bad(what(), format!("negative duration {}", n.duration)));
         }
-        ev.push(n.time, 5, Ev::Chan { status: 0x90 | channel, d1: key, d2: n.velocity }, what)?;
+        ev.push(
+            n.time,
+            5,
+            Ev::Chan {
+                status: 0x90 | channel,
+                d1: key,
+                d2: n.velocity,
+            },
+            what,
+        )?;
     }
     ev.run();
     for (i, n) in tr.notes.iter().enumerate() {
         let class = if n.duration == 0 { 6 } else { 4 };
         let what = || format!("track {ti} note {i}");
-        ev.push(n.end(), class, Ev::Chan { status: 0x90 | channel, d1: n.pitch, d2: 0 }, what)?;
+        ev.push(
+            n.end(),
+            class,
+            Ev::Chan {
+                status: 0x90 | channel,
+                d1: n.pitch,
+                d2: 0,
+            },
+            what,
+        )?;
     }
     Ok(())
 }
