@@ -43,7 +43,7 @@ fn info_json_has_the_documented_fields() {
     assert_eq!(v["notes"], 26);
     assert!((v["duration_seconds"].as_f64().unwrap() - 2.7).abs() < 1e-9);
     assert_eq!(v["tracks"].as_array().unwrap().len(), 6);
-    assert_eq!(v["tracks"][3]["is_drum"], true);
+    assert_eq!(v["tracks"][5]["is_drum"], true);
     assert_eq!(v["tracks"][0]["name"], "Features");
     assert_eq!(v["tracks"][0]["program"], 40);
     assert_eq!(v["tracks"][0]["notes"], 6);

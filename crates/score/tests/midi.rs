@@ -40,16 +40,16 @@ fn type0_file_splits_into_parts_by_channel_and_program() {
         vec![
             (0, 40, false, 6),
             (1, 32, false, 2),
-            (2, 0, false, 4),
-            (9, 0, true, 12),
             (1, 33, false, 1),
-            (3, 0, false, 1)
+            (2, 0, false, 4),
+            (3, 0, false, 1),
+            (9, 0, true, 12)
         ]
     );
     assert!(s.tracks.iter().all(|t| t.name == "Features"));
     // The mid-piece program change is kept in the new part, at its tick.
     assert_eq!(
-        s.tracks[4].extra[0],
+        s.tracks[2].extra[0],
         RawEvent {
             time: 720,
             kind: RawKind::ProgramChange(33)
@@ -70,7 +70,7 @@ fn overlapping_same_pitch_notes_pair_first_in_first_out() {
 #[test]
 fn unclosed_note_is_closed_at_track_end_with_a_warning() {
     let r = read(&features());
-    assert_eq!(r.score.tracks[5].notes, vec![Note::new(1000, 440, 79, 50)]);
+    assert_eq!(r.score.tracks[4].notes, vec![Note::new(1000, 440, 79, 50)]);
     assert_eq!(r.warnings.len(), 1);
     assert_eq!(r.warnings[0].at.track, Some(0));
     assert!(r.warnings[0].message.contains("never ended"));
@@ -81,7 +81,7 @@ fn unclosed_note_is_closed_at_track_end_with_a_warning() {
 #[test]
 fn controls_pedals_bends_lyrics_and_global_maps() {
     let s = read(&features()).score;
-    let piano = &s.tracks[2];
+    let piano = &s.tracks[3];
     assert_eq!(piano.pedals, vec![Pedal { time: 0, duration: 700 }]);
     assert_eq!(piano.controls.len(), 2);
     let violin = &s.tracks[0];

@@ -8,8 +8,8 @@
 //!
 //! # The rules, stated once
 //! - **Parts.** A MIDI track chunk (MTrk) becomes one [`Track`](crate::Track)
-//!   per (channel, program) pair that it uses, in order of first use, like
-//!   symusic. Every event of a channel goes to the part of that channel's
+//!   per (channel, program) pair that it uses, ordered by (channel, program),
+//!   like symusic. Every event of a channel goes to the part of that channel's
 //!   current program; a program change switches parts.
 //! - **Note pairing.** A note-off (or a note-on with velocity 0) ends the
 //!   *earliest* sounding note of the same channel and pitch (first in, first

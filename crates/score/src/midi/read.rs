@@ -533,6 +533,8 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
         )?;
     }
 
+    // Parts of one chunk are ordered by (channel, program), as symusic does.
+    rd.score.tracks[first_part..].sort_by_key(|t| (t.channel, t.program));
     let name = name.unwrap_or_default();
     if rd.score.tracks.len() > first_part {
         for t in &mut rd.score.tracks[first_part..] {
