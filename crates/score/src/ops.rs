@@ -232,8 +232,8 @@ impl<T: TimeUnit> Score<T> {
         Ok(())
     }
 
-    /// Sort every list by time (notes by time, pitch, duration, velocity).
-    /// Stable for everything else, so same-time events keep their order.
+    /// Sort every list by time. Stable, so same-time events keep their order
+    /// (for notes, the reader's note-on order).
     pub fn sort_inplace(&mut self) {
         let by = |a: &T::Value, b: &T::Value| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal);
         for t in &mut self.tracks {
@@ -254,17 +254,11 @@ impl<T: TimeUnit> Score<T> {
 }
 
 impl<T: TimeUnit> Track<T> {
-    /// Sort notes by (time, pitch, duration, velocity) and every other list by
-    /// time (stable).
+    /// Sort every list by time; stable, as the reader's order.
     pub fn sort_inplace(&mut self) {
         use std::cmp::Ordering::Equal;
         let by = |a: &T::Value, b: &T::Value| a.partial_cmp(b).unwrap_or(Equal);
-        self.notes.sort_by(|a, b| {
-            by(&a.time, &b.time)
-                .then(a.pitch.cmp(&b.pitch))
-                .then(by(&a.duration, &b.duration))
-                .then(a.velocity.cmp(&b.velocity))
-        });
+        self.notes.sort_by(|a, b| by(&a.time, &b.time));
         self.controls.sort_by(|a, b| by(&a.time, &b.time));
         self.pitch_bends.sort_by(|a, b| by(&a.time, &b.time));
         self.pedals.sort_by(|a, b| by(&a.time, &b.time));

@@ -234,7 +234,8 @@ pub struct Track<T: TimeUnit> {
     /// A percussion track (MIDI channel 10, i.e. `channel == 9`).
     #[serde(default)]
     pub is_drum: bool,
-    /// Notes, sorted by (time, pitch, duration, velocity) after reading.
+    /// Notes; after reading, in onset order with ties in note-on order
+    /// (symusic's order, which MidiTok's token order follows).
     #[serde(default)]
     pub notes: Vec<Note<T>>,
     /// Control changes in time order (CC64 included: pedals are derived from it).

@@ -29,6 +29,8 @@ fn arb_track(index: usize) -> impl Strategy<Value = Track<Tick>> {
                     t.notes.push(n);
                 }
             }
+            // The reader's order: by onset, ties in note-on order.
+            t.notes.sort_by_key(|n| n.time);
             let mut ccs = ccs;
             ccs.sort_by_key(|c| c.0);
             t.controls = ccs

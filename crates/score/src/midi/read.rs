@@ -228,8 +228,9 @@ pub fn read_midi(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
     let mut score = rd.score;
     score.tracks.retain(|t| !t.is_empty());
     for t in &mut score.tracks {
-        t.notes
-            .sort_unstable_by_key(|n| (n.time, n.pitch, n.duration, n.velocity));
+        // symusic's order: by onset, ties in note-on order (a chunk's notes
+        // already come in that order; the stable sort only guards it).
+        t.notes.sort_by_key(|n| n.time);
         t.pedals = pedals_from_controls(&t.controls);
     }
     score.tempos.sort_by_key(|t| t.time);

@@ -1,0 +1,126 @@
+//! # fugue-tokens
+//!
+//! The token sequences the papers' models read, and back. Every scheme
+//! implements one [`Tokenizer`] trait: `preprocess` (quantize to the scheme's
+//! grid, clamp ranges, drop what the scheme cannot express, all counted in a
+//! [`Report`]), `encode` a score into one or more [`TokSeq`]s, and `decode`
+//! tokens back to a score, with the guarantee tested on real corpora that
+//! `decode(encode(s)) == preprocess(s)`.
+//!
+//! Schemes, one file each:
+//! - [`performance`]: performance events (Oore et al. 2018; Music Transformer).
+//! - [`remi`]: REMI (Huang & Yang 2020), MidiTok-compatible.
+//!
+//! This crate knows nothing of tensors or models.
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod grammar;
+pub mod performance;
+pub mod remi;
+pub mod token;
+pub mod vocab;
+
+pub use error::TokenError;
+pub use grammar::Grammar;
+pub use token::{Beats, Token, TokenType};
+pub use vocab::Vocab;
+
+use fugue_score::{Score, Tick};
+use serde::Serialize;
+
+/// One token sequence with its ids and the tick of each token in the
+/// preprocessed score.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct TokSeq {
+    /// The tokens.
+    pub tokens: Vec<Token>,
+    /// Their ids in the tokenizer's vocabulary.
+    pub ids: Vec<u32>,
+    /// The time of each token, in ticks of the preprocessed score.
+    pub ticks: Vec<i64>,
+}
+
+impl TokSeq {
+    /// The tokens as MidiTok writes them: texts separated by spaces.
+    pub fn text(&self) -> String {
+        let mut s = String::with_capacity(self.tokens.len() * 10);
+        for (i, t) in self.tokens.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            use std::fmt::Write;
+            let _ = write!(s, "{t}");
+        }
+        s
+    }
+}
+
+/// What preprocessing changed or dropped, so that nothing is lost silently.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Notes in the input.
+    pub notes_in: usize,
+    /// Notes dropped because their pitch is outside the scheme's range.
+    pub notes_out_of_range: usize,
+    /// Notes dropped as duplicates or merged with an overlapping note.
+    pub notes_merged: usize,
+    /// Notes of drum tracks dropped by a scheme without drums.
+    pub drum_notes_dropped: usize,
+    /// Notes whose onset moved when quantized.
+    pub onsets_moved: usize,
+    /// Notes whose duration changed when quantized.
+    pub durations_changed: usize,
+    /// Notes whose velocity changed when binned.
+    pub velocities_changed: usize,
+    /// Tracks dropped (empty after preprocessing, or not expressible).
+    pub tracks_dropped: usize,
+    /// Time signatures dropped or moved to a bar line.
+    pub time_signatures_changed: usize,
+}
+
+/// A score prepared for a scheme, with what preparing it changed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preprocessed {
+    /// The score as the scheme sees it.
+    pub score: Score<Tick>,
+    /// What changed.
+    pub report: Report,
+}
+
+/// One encoding scheme.
+pub trait Tokenizer {
+    /// The scheme's name (`remi`, `performance`, ...).
+    fn name(&self) -> &'static str;
+    /// The vocabulary.
+    fn vocab(&self) -> &Vocab;
+    /// The token grammar.
+    fn grammar(&self) -> Grammar;
+    /// Bring a score to what the scheme can express.
+    fn preprocess(&self, score: &Score<Tick>) -> Preprocessed;
+    /// Encode a score that `preprocess` produced (one sequence per track, or
+    /// one for the whole score, as the scheme defines).
+    fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError>;
+    /// Decode token sequences back to a score.
+    fn decode(&self, seqs: &[Vec<Token>]) -> Result<Score<Tick>, TokenError>;
+
+    /// Preprocess then encode.
+    fn encode(&self, score: &Score<Tick>) -> Result<(Vec<TokSeq>, Report), TokenError> {
+        let p = self.preprocess(score);
+        Ok((self.encode_preprocessed(&p.score)?, p.report))
+    }
+    /// Decode id sequences.
+    fn decode_ids(&self, ids: &[Vec<u32>]) -> Result<Score<Tick>, TokenError> {
+        let seqs = ids
+            .iter()
+            .map(|s| self.vocab().decode(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.decode(&seqs)
+    }
+}
+
+/// Attach ids to tokens (all tokens a scheme emits are in its vocabulary).
+pub(crate) fn with_ids(vocab: &Vocab, tokens: Vec<Token>, ticks: Vec<i64>) -> Result<TokSeq, TokenError> {
+    let ids = vocab.encode(&tokens)?;
+    Ok(TokSeq { tokens, ids, ticks })
+}

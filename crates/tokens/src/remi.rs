@@ -1,0 +1,1 @@
+//! REMI (Huang & Yang 2020), MidiTok-compatible: to come.

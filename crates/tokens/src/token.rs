@@ -1,0 +1,269 @@
+//! Tokens as an enum, spelled as the papers' code spells them.
+//!
+//! A token is a value (`Token::Pitch(60)`), never a string inside fugue; its
+//! `Display` gives the text form and `FromStr` parses it back. The MidiTok
+//! family uses MidiTok's spelling (`Bar_None`, `Position_0`, `Pitch_60`,
+//! `Velocity_63`, `Duration_1.0.8`, `TimeShift_0.4.8`, `TimeSig_3/4`...), so
+//! token sequences can be compared with MidiTok's word for word. Performance
+//! events use Magenta's names (`NOTE_ON_60`, `NOTE_OFF_60`, `TIME_SHIFT_10`
+//! in 10 ms steps, `VELOCITY_32` as a bin).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A duration on the beat grid, as MidiTok writes it: `beats.positions.resolution`,
+/// i.e. `beats + positions / resolution` beats (a beat is the time signature's
+/// denominator note).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Beats {
+    /// Whole beats.
+    pub beats: u16,
+    /// Positions past the whole beats.
+    pub pos: u16,
+    /// Positions per beat.
+    pub res: u16,
+}
+
+impl Beats {
+    /// The duration in ticks at `ticks_per_beat`, as MidiTok computes it.
+    pub fn ticks(&self, ticks_per_beat: i64) -> i64 {
+        (i64::from(self.beats) * i64::from(self.res) + i64::from(self.pos)) * ticks_per_beat
+            / i64::from(self.res.max(1))
+    }
+}
+
+impl fmt::Display for Beats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.beats, self.pos, self.res)
+    }
+}
+
+impl FromStr for Beats {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut it = s.split('.').map(|p| p.parse::<u16>());
+        match (it.next(), it.next(), it.next(), it.next()) {
+            (Some(Ok(beats)), Some(Ok(pos)), Some(Ok(res)), None) if res > 0 => Ok(Beats { beats, pos, res }),
+            _ => Err(format!("'{s}' is not beats.positions.resolution")),
+        }
+    }
+}
+
+/// Every token of every scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Token {
+    /// Padding.
+    Pad,
+    /// Beginning of sequence.
+    Bos,
+    /// End of sequence.
+    Eos,
+    /// Masked position (for infilling and masked-language training).
+    Mask,
+    /// A new bar.
+    Bar,
+    /// A position inside the bar, in beat-resolution steps.
+    Position(u16),
+    /// A pitched note's pitch.
+    Pitch(u8),
+    /// A drum note's pitch (MidiTok's `PitchDrum`).
+    PitchDrum(u8),
+    /// A note's velocity (a bin value, e.g. 63).
+    Velocity(u8),
+    /// A note's duration on the beat grid.
+    Duration(Beats),
+    /// Time moving forward on the beat grid.
+    TimeShift(Beats),
+    /// A note starts (MIDI-Like).
+    NoteOn(u8),
+    /// A note ends (MIDI-Like).
+    NoteOff(u8),
+    /// A time-signature change.
+    TimeSig(u8, u8),
+    /// Performance events: a note starts (Oore et al. 2018).
+    PerfNoteOn(u8),
+    /// Performance events: a note ends.
+    PerfNoteOff(u8),
+    /// Performance events: time moves by this many 10 ms steps (1..=100).
+    PerfShift(u8),
+    /// Performance events: the velocity bin (1..=32) of the following notes.
+    PerfVelocity(u8),
+}
+
+/// The kind of a token, for grammars and per-type statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TokenType {
+    /// PAD, BOS, EOS, MASK.
+    Special,
+    /// `Bar`.
+    Bar,
+    /// `Position`.
+    Position,
+    /// `Pitch`.
+    Pitch,
+    /// `PitchDrum`.
+    PitchDrum,
+    /// `Velocity`.
+    Velocity,
+    /// `Duration`.
+    Duration,
+    /// `TimeShift`.
+    TimeShift,
+    /// `NoteOn`.
+    NoteOn,
+    /// `NoteOff`.
+    NoteOff,
+    /// `TimeSig`.
+    TimeSig,
+    /// Performance `NOTE_ON`.
+    PerfNoteOn,
+    /// Performance `NOTE_OFF`.
+    PerfNoteOff,
+    /// Performance `TIME_SHIFT`.
+    PerfShift,
+    /// Performance `VELOCITY`.
+    PerfVelocity,
+}
+
+impl Token {
+    /// The token's type.
+    pub fn kind(&self) -> TokenType {
+        match self {
+            Token::Pad | Token::Bos | Token::Eos | Token::Mask => TokenType::Special,
+            Token::Bar => TokenType::Bar,
+            Token::Position(_) => TokenType::Position,
+            Token::Pitch(_) => TokenType::Pitch,
+            Token::PitchDrum(_) => TokenType::PitchDrum,
+            Token::Velocity(_) => TokenType::Velocity,
+            Token::Duration(_) => TokenType::Duration,
+            Token::TimeShift(_) => TokenType::TimeShift,
+            Token::NoteOn(_) => TokenType::NoteOn,
+            Token::NoteOff(_) => TokenType::NoteOff,
+            Token::TimeSig(..) => TokenType::TimeSig,
+            Token::PerfNoteOn(_) => TokenType::PerfNoteOn,
+            Token::PerfNoteOff(_) => TokenType::PerfNoteOff,
+            Token::PerfShift(_) => TokenType::PerfShift,
+            Token::PerfVelocity(_) => TokenType::PerfVelocity,
+        }
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Token::Pad => f.write_str("PAD_None"),
+            Token::Bos => f.write_str("BOS_None"),
+            Token::Eos => f.write_str("EOS_None"),
+            Token::Mask => f.write_str("MASK_None"),
+            Token::Bar => f.write_str("Bar_None"),
+            Token::Position(p) => write!(f, "Position_{p}"),
+            Token::Pitch(p) => write!(f, "Pitch_{p}"),
+            Token::PitchDrum(p) => write!(f, "PitchDrum_{p}"),
+            Token::Velocity(v) => write!(f, "Velocity_{v}"),
+            Token::Duration(d) => write!(f, "Duration_{d}"),
+            Token::TimeShift(d) => write!(f, "TimeShift_{d}"),
+            Token::NoteOn(p) => write!(f, "NoteOn_{p}"),
+            Token::NoteOff(p) => write!(f, "NoteOff_{p}"),
+            Token::TimeSig(n, d) => write!(f, "TimeSig_{n}/{d}"),
+            Token::PerfNoteOn(p) => write!(f, "NOTE_ON_{p}"),
+            Token::PerfNoteOff(p) => write!(f, "NOTE_OFF_{p}"),
+            Token::PerfShift(s) => write!(f, "TIME_SHIFT_{s}"),
+            Token::PerfVelocity(v) => write!(f, "VELOCITY_{v}"),
+        }
+    }
+}
+
+/// A token's text did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{text}' is not a token: {reason}")]
+pub struct ParseTokenError {
+    /// The text.
+    pub text: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl FromStr for Token {
+    type Err = ParseTokenError;
+    fn from_str(s: &str) -> Result<Self, ParseTokenError> {
+        let err = |reason: &str| ParseTokenError {
+            text: s.to_string(),
+            reason: reason.to_string(),
+        };
+        let num = |v: &str| v.parse::<u8>().map_err(|_| err("value is not a number in 0..=255"));
+        for (prefix, make) in [
+            ("NOTE_ON_", Token::PerfNoteOn as fn(u8) -> Token),
+            ("NOTE_OFF_", Token::PerfNoteOff),
+            ("TIME_SHIFT_", Token::PerfShift),
+            ("VELOCITY_", Token::PerfVelocity),
+        ] {
+            if let Some(v) = s.strip_prefix(prefix) {
+                return Ok(make(num(v)?));
+            }
+        }
+        let (kind, value) = s.split_once('_').ok_or_else(|| err("no '_' between type and value"))?;
+        let beats = |v: &str| v.parse::<Beats>().map_err(|e| err(&e));
+        Ok(match (kind, value) {
+            ("PAD", "None") => Token::Pad,
+            ("BOS", "None") => Token::Bos,
+            ("EOS", "None") => Token::Eos,
+            ("MASK", "None") => Token::Mask,
+            ("Bar", "None") => Token::Bar,
+            ("Position", v) => Token::Position(v.parse().map_err(|_| err("bad position"))?),
+            ("Pitch", v) => Token::Pitch(num(v)?),
+            ("PitchDrum", v) => Token::PitchDrum(num(v)?),
+            ("Velocity", v) => Token::Velocity(num(v)?),
+            ("Duration", v) => Token::Duration(beats(v)?),
+            ("TimeShift", v) => Token::TimeShift(beats(v)?),
+            ("NoteOn", v) => Token::NoteOn(num(v)?),
+            ("NoteOff", v) => Token::NoteOff(num(v)?),
+            ("TimeSig", v) => {
+                let (n, d) = v.split_once('/').ok_or_else(|| err("time signature is not n/d"))?;
+                Token::TimeSig(num(n)?, num(d)?)
+            }
+            _ => return Err(err("unknown token type")),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_round_trips() {
+        let b = Beats {
+            beats: 1,
+            pos: 4,
+            res: 8,
+        };
+        for t in [
+            Token::Pad,
+            Token::Bos,
+            Token::Eos,
+            Token::Mask,
+            Token::Bar,
+            Token::Position(31),
+            Token::Pitch(60),
+            Token::PitchDrum(36),
+            Token::Velocity(63),
+            Token::Duration(b),
+            Token::TimeShift(b),
+            Token::NoteOn(21),
+            Token::NoteOff(108),
+            Token::TimeSig(6, 8),
+            Token::PerfNoteOn(60),
+            Token::PerfNoteOff(60),
+            Token::PerfShift(100),
+            Token::PerfVelocity(32),
+        ] {
+            let text = t.to_string();
+            assert_eq!(text.parse::<Token>().unwrap(), t, "{text}");
+        }
+        assert_eq!(Token::Duration(b).to_string(), "Duration_1.4.8");
+        assert_eq!(b.ticks(16), 24);
+        assert!("Pitch_x".parse::<Token>().is_err());
+        assert!("Duration_1.2".parse::<Token>().is_err());
+        assert!("Nothing".parse::<Token>().is_err());
+    }
+}
