@@ -29,6 +29,8 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Draw a piano-roll picture (PNG).
     Roll(RollArgs),
+    /// Turn a score into the tokens of an encoding scheme.
+    Tokenize(crate::tokenize::TokenizeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -104,6 +106,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(a) => info(a),
         Command::Convert(a) => convert(a),
         Command::Roll(a) => crate::roll::run(a),
+        Command::Tokenize(a) => crate::tokenize::run(a),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod cmd;
 mod roll;
+mod tokenize;
 
 use clap::Parser;
 

@@ -9,11 +9,13 @@
 //!
 //! Schemes, one file each:
 //! - [`performance`]: performance events (Oore et al. 2018; Music Transformer).
-//! - [`remi`]: REMI (Huang & Yang 2020), MidiTok-compatible.
+//! - [`remi`]: REMI (Huang & Yang 2020), MidiTok-compatible, over the shared
+//!   [`beat_grid`].
 //!
 //! This crate knows nothing of tensors or models.
 #![warn(missing_docs)]
 
+pub mod beat_grid;
 pub mod error;
 pub mod grammar;
 pub mod performance;

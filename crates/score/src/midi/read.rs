@@ -151,7 +151,7 @@ pub fn read_midi(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
         rd.warn(None, base + 8, format!("unknown SMF format {format}, read as format 1"))?;
     }
     if rd.smpte {
-        let fps = -((division >> 8) as u8 as i8) as i32;
+        let fps = -i32::from((division >> 8) as u8 as i8);
         let sub = i32::from(division & 0xff);
         let (frames, mspq) = match fps {
             24 | 25 | 30 => (fps, 1_000_000),
@@ -266,6 +266,10 @@ pub fn pedals_from_controls(controls: &[ControlChange<Tick>]) -> Vec<Pedal<Tick>
     out
 }
 
+/// The last tick the reader accepts. Beyond it a writer could not express the
+/// gap between two events in one MIDI delta time (under 2^28 ticks).
+const MAX_TICK: i64 = 0x0FFF_FFFF;
+
 /// A channel message whose data bytes include one over 127.
 struct BadData {
     /// Bytes of the whole event, delta time included.
@@ -320,8 +324,6 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
     let mut part: [Option<u32>; 16] = [None; 16];
     let mut open: Vec<Open> = Vec::new();
     let mut pending: Vec<RawEvent<Tick>> = Vec::new();
-    let mut lyrics: Vec<Text<Tick>> = Vec::new();
-    let mut name: Option<String> = None;
     let mut time: i64 = 0;
     let mut had_program_change: Vec<u32> = Vec::new();
     let mut events = midly::EventIter::new(data).bytemapped();
@@ -378,7 +380,16 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
                 break;
             }
         };
-        time += i64::from(ev.delta.as_int());
+        let next = time + i64::from(ev.delta.as_int());
+        if next > MAX_TICK {
+            rd.warn(
+                Some(mtrk),
+                offset,
+                format!("events after tick {MAX_TICK} (2^28 - 1) ignored; the rest of the track is dropped"),
+            )?;
+            break;
+        }
+        time = next;
         match ev.kind {
             TrackEventKind::Midi { channel, message } => {
                 let ch = channel.as_int();
@@ -453,10 +464,14 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
                 let (kind, body) = meta_parts(raw);
                 match (kind, body.len()) {
                     (0x2F, _) => break,
-                    (0x03, _) if name.is_none() => name = Some(decode_text(body)),
-                    (0x05, _) => lyrics.push(Text {
+                    // Track names and lyrics stay in file order among the
+                    // chunk's other events until we know whether it holds a part.
+                    (0x03 | 0x05, _) => pending.push(RawEvent {
                         time,
-                        text: decode_text(body),
+                        kind: RawKind::Meta {
+                            kind,
+                            data: body.to_vec(),
+                        },
                     }),
                     (0x06, _) => rd.score.markers.push(Text {
                         time,
@@ -488,18 +503,8 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
                         })
                     }
                     (0x51 | 0x58 | 0x59, _) => {
-                        rd.warn(
-                            Some(mtrk),
-                            offset,
-                            format!("malformed meta event 0x{kind:02X} kept uninterpreted"),
-                        )?;
-                        pending.push(RawEvent {
-                            time,
-                            kind: RawKind::Meta {
-                                kind,
-                                data: body.to_vec(),
-                            },
-                        });
+                        // Kept, it would be written back and read as malformed again.
+                        rd.warn(Some(mtrk), offset, format!("malformed meta event 0x{kind:02X} dropped"))?;
                     }
                     _ => pending.push(RawEvent {
                         time,
@@ -536,35 +541,34 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
 
     // Parts of one chunk are ordered by (channel, program), as symusic does.
     rd.score.tracks[first_part..].sort_by_key(|t| (t.channel, t.program));
-    let name = name.unwrap_or_default();
     if rd.score.tracks.len() > first_part {
+        // The first track-name event names the parts; lyrics go to the first
+        // part; everything else is kept in its extra events.
+        let mut name = None;
+        let mut lyrics = Vec::new();
+        let mut kept = Vec::with_capacity(pending.len());
+        for e in pending {
+            match &e.kind {
+                RawKind::Meta { kind: 0x03, data } if name.is_none() => name = Some(decode_text(data)),
+                RawKind::Meta { kind: 0x05, data } => lyrics.push(Text {
+                    time: e.time,
+                    text: decode_text(data),
+                }),
+                _ => kept.push(e),
+            }
+        }
+        let name = name.unwrap_or_default();
         for t in &mut rd.score.tracks[first_part..] {
             t.name.clone_from(&name);
         }
         let first = &mut rd.score.tracks[first_part];
         first.lyrics = lyrics;
-        if !pending.is_empty() {
-            first.extra.extend(pending);
+        if !kept.is_empty() {
+            first.extra.extend(kept);
             first.extra.sort_by_key(|e| e.time);
         }
     } else {
-        // A chunk with no part: keep what it says for lossless writing.
-        if !name.is_empty() {
-            rd.score.extra.push(RawEvent {
-                time: 0,
-                kind: RawKind::Meta {
-                    kind: 0x03,
-                    data: name.into_bytes(),
-                },
-            });
-        }
-        rd.score.extra.extend(lyrics.into_iter().map(|l| RawEvent {
-            time: l.time,
-            kind: RawKind::Meta {
-                kind: 0x05,
-                data: l.text.into_bytes(),
-            },
-        }));
+        // A chunk with no part: keep what it says, in order, for lossless writing.
         rd.score.extra.extend(pending);
     }
     Ok(())

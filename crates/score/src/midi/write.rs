@@ -274,7 +274,13 @@ fn track_events<'a>(ti: usize, tr: &'a Track<Tick>, ev: &mut Chunk<'a>) -> Resul
     ev.keys
         .reserve(tr.notes.len() * 2 + tr.controls.len() + tr.extra.len() + 4);
     ev.run();
-    if !tr.name.is_empty() {
+    // An empty name is written too when a later track-name event is kept, so
+    // that the later one does not become the name when read back.
+    let later_name = tr
+        .extra
+        .iter()
+        .any(|e| matches!(e.kind, RawKind::Meta { kind: 0x03, .. }));
+    if !tr.name.is_empty() || later_name {
         let e = Ev::Meta {
             kind: 0x03,
             data: tr.name.as_bytes(),
