@@ -31,6 +31,9 @@ use crate::{Report, TokenError};
 use fugue_score::{Note, Score, Tick, TimeSignature, Track};
 use serde::{Deserialize, Serialize};
 
+/// The velocity of every note when velocities are not encoded (MidiTok's).
+pub const DEFAULT_VELOCITY: u8 = 100;
+
 /// A beat range and its resolution (positions per beat).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BeatRes {
@@ -374,12 +377,15 @@ impl Grid {
                 report.tracks_dropped += 1;
                 continue;
             }
-            if c.use_velocities {
-                for n in &mut t.notes {
-                    let v = closest(&self.velocities, n.velocity);
-                    report.velocities_changed += usize::from(v != n.velocity);
-                    n.velocity = v;
-                }
+            for n in &mut t.notes {
+                // Without velocity tokens every note decodes at MidiTok's default, 100.
+                let v = if c.use_velocities {
+                    closest(&self.velocities, n.velocity)
+                } else {
+                    DEFAULT_VELOCITY
+                };
+                report.velocities_changed += usize::from(v != n.velocity);
+                n.velocity = v;
             }
             if let Some(steps) = &step_sections {
                 let mut grid_start = 0;

@@ -11,7 +11,7 @@
 //! Not covered yet: MidiTok's optional REMI extras (programs/REMI+, rests,
 //! tempos, chords, pedals, pitch bends, bar-end tokens).
 
-use crate::beat_grid::{ticks_per_bar, BeatConfig, Grid};
+use crate::beat_grid::{ticks_per_bar, BeatConfig, Grid, DEFAULT_VELOCITY};
 use crate::{with_ids, Grammar, Preprocessed, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Note, Score, Tick, TimeSignature, Track};
 
@@ -132,7 +132,15 @@ impl Tokenizer for Remi {
         };
         // Sections of ticks-per-beat for duration tokens.
         let mut out = Vec::with_capacity(score.tracks.len());
-        for tr in &score.tracks {
+        // A score without tracks still gives one sequence: its time signatures
+        // (as MidiTok does).
+        let empty = Track::new("", 0, 0);
+        let parts: Vec<&Track<Tick>> = if score.tracks.is_empty() {
+            vec![&empty]
+        } else {
+            score.tracks.iter().collect()
+        };
+        for tr in parts {
             // Events: time signatures first, then notes in track order, stably by time.
             #[derive(Clone, Copy)]
             enum Ev<'n> {
@@ -256,9 +264,12 @@ impl Tokenizer for Remi {
                         let (p, drum) = pitch.take().ok_or_else(|| bad("a Duration without its Pitch"))?;
                         track.is_drum |= drum;
                         let dur = d.ticks(Grid::ticks_per_beat(bars.ts.1, tpq));
-                        track
-                            .notes
-                            .push(Note::new(now, dur, p, if c.use_velocities { velocity } else { 100 }));
+                        track.notes.push(Note::new(
+                            now,
+                            dur,
+                            p,
+                            if c.use_velocities { velocity } else { DEFAULT_VELOCITY },
+                        ));
                     }
                     Token::Pad | Token::Bos | Token::Eos | Token::Mask => {}
                     _ => return Err(bad("not a REMI token")),
