@@ -367,6 +367,14 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
                         offset,
                         format!("data byte {} over 127 in a channel message; event skipped", bad.value),
                     )?;
+                    if time + i64::from(bad.delta) > MAX_TICK {
+                        rd.warn(
+                            Some(mtrk),
+                            offset,
+                            format!("events after tick {MAX_TICK} (2^28 - 1) ignored"),
+                        )?;
+                        break;
+                    }
                     time += i64::from(bad.delta);
                     events = midly::EventIter::new(&rest[bad.len..]).bytemapped();
                     *events.running_status_mut() = Some(bad.status);
