@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 use fugue_tokens::beat_grid::BeatConfig;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
+use fugue_tokens::tsd::Tsd;
 use fugue_tokens::Tokenizer;
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,6 +15,8 @@ use std::path::PathBuf;
 pub enum Scheme {
     /// REMI (Huang & Yang 2020), MidiTok-compatible.
     Remi,
+    /// TSD (time shift, duration), MidiTok-compatible.
+    Tsd,
     /// Performance events (Oore et al. 2018).
     Performance,
 }
@@ -53,6 +56,13 @@ pub fn tokenizer(scheme: Scheme, config: Option<&PathBuf>) -> Result<Box<dyn Tok
                 None => BeatConfig::default(),
             };
             Box::new(Remi::new(c).with_context(|| format!("{name}: invalid config"))?)
+        }
+        Scheme::Tsd => {
+            let c: BeatConfig = match text {
+                Some(t) => serde_json::from_str(&t).with_context(|| format!("{name}: not a TSD config"))?,
+                None => BeatConfig::default(),
+            };
+            Box::new(Tsd::new(c).with_context(|| format!("{name}: invalid config"))?)
         }
         Scheme::Performance => {
             let c: PerformanceConfig = match text {

@@ -59,9 +59,9 @@ fn main() {
             best_w = best_w.min(t.elapsed().as_secs_f64() * 1e6);
         }
         if best_r < f64::MAX {
+            let path = serde_json::to_string(f).expect("a string serializes");
             rows.push(format!(
-                "{{\"path\": {:?}, \"read_us\": {best_r:.3}, \"write_us\": {best_w:.3}, \"notes\": {notes}}}",
-                f
+                "{{\"path\": {path}, \"read_us\": {best_r:.3}, \"write_us\": {best_w:.3}, \"notes\": {notes}}}"
             ));
         }
     }

@@ -138,6 +138,8 @@ pub struct Grid {
     pub velocities: Vec<u8>,
     /// Special tokens.
     pub specials: Vec<Token>,
+    /// Duration tables in ticks for the ticks-per-beat values in use.
+    tables: Vec<(i64, Vec<i64>)>,
 }
 
 impl Grid {
@@ -252,14 +254,29 @@ impl Grid {
         } else {
             Vec::new()
         };
-        Ok(Grid {
+        let mut grid = Grid {
             config,
             max_res,
             time_sigs,
             durations,
             velocities,
             specials,
-        })
+            tables: Vec::new(),
+        };
+        // Every ticks-per-beat a preprocessed score can have: max_res × max_den / den
+        // for each pair of denominators.
+        let dens: std::collections::BTreeSet<u8> = grid.time_sigs.iter().map(|t| t.1).chain([4]).collect();
+        for &max_den in &dens {
+            let tpq = (u32::from(grid.max_res) * u32::from(max_den) / 4).max(1) as u16;
+            for &den in &dens {
+                let tpb = Grid::ticks_per_beat(den, tpq);
+                if tpb > 0 && !grid.tables.iter().any(|t| t.0 == tpb) {
+                    let table = grid.durations.iter().map(|d| d.ticks(tpb)).collect();
+                    grid.tables.push((tpb, table));
+                }
+            }
+        }
+        Ok(grid)
     }
 
     /// Ticks per beat for a denominator at a resolution (MidiTok's `compute_ticks_per_beat`).
@@ -268,8 +285,49 @@ impl Grid {
     }
 
     /// Duration tokens' lengths in ticks at `ticks_per_beat`, ascending.
-    pub fn duration_ticks(&self, ticks_per_beat: i64) -> Vec<i64> {
-        self.durations.iter().map(|d| d.ticks(ticks_per_beat)).collect()
+    pub fn duration_ticks(&self, ticks_per_beat: i64) -> std::borrow::Cow<'_, [i64]> {
+        match self.tables.iter().find(|t| t.0 == ticks_per_beat) {
+            Some(t) => std::borrow::Cow::Borrowed(&t.1),
+            None => std::borrow::Cow::Owned(self.durations.iter().map(|d| d.ticks(ticks_per_beat)).collect()),
+        }
+    }
+
+    /// The duration token of exactly `ticks` at `ticks_per_beat`, if there is one.
+    pub fn duration_token(&self, ticks: i64, ticks_per_beat: i64) -> Option<Beats> {
+        let table = self.duration_ticks(ticks_per_beat);
+        table.binary_search(&ticks).ok().map(|i| self.durations[i])
+    }
+
+    /// MidiTok's decomposition of a time shift into duration values: the
+    /// largest one that fits, repeatedly (what is left under the smallest is
+    /// dropped).
+    pub fn shift_tokens(&self, mut ticks: i64, ticks_per_beat: i64) -> Vec<(Beats, i64)> {
+        let table = self.duration_ticks(ticks_per_beat);
+        let mut out = Vec::new();
+        while ticks >= table[0].max(1) {
+            let i = table.partition_point(|&d| d <= ticks) - 1;
+            out.push((self.durations[i], table[i]));
+            ticks -= table[i];
+        }
+        out
+    }
+
+    /// The three tokens of a note: pitch (or drum pitch), velocity if used,
+    /// and duration at the section's ticks per beat.
+    pub fn note_tokens(&self, note: &Note<Tick>, drum: bool, ticks_per_beat: i64) -> Result<Vec<Token>, TokenError> {
+        let mut v = Vec::with_capacity(3);
+        v.push(self.pitch_token(note.pitch, drum));
+        if self.config.use_velocities {
+            v.push(Token::Velocity(note.velocity));
+        }
+        let d = self.duration_token(note.duration, ticks_per_beat).ok_or_else(|| {
+            TokenError::Encode(format!(
+                "note at tick {} lasts {} ticks, not a duration of the grid (preprocess first)",
+                note.time, note.duration
+            ))
+        })?;
+        v.push(Token::Duration(d));
+        Ok(v)
     }
 
     /// The pitch-type token of a note.

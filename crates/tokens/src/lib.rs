@@ -11,6 +11,7 @@
 //! - [`performance`]: performance events (Oore et al. 2018; Music Transformer).
 //! - [`remi`]: REMI (Huang & Yang 2020), MidiTok-compatible, over the shared
 //!   [`beat_grid`].
+//! - [`tsd`]: TSD (time shift, duration), MidiTok-compatible, same grid.
 //!
 //! This crate knows nothing of tensors or models.
 #![warn(missing_docs)]
@@ -21,6 +22,7 @@ pub mod grammar;
 pub mod performance;
 pub mod remi;
 pub mod token;
+pub mod tsd;
 pub mod vocab;
 
 pub use error::TokenError;

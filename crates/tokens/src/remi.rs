@@ -151,8 +151,6 @@ impl Tokenizer for Remi {
             events.extend(tr.notes.iter().map(|n| (n.time, Ev::Note(n))));
             events.sort_by_key(|e| e.0);
             let mut bars = Bars::new(tpq, self.grid.max_res, sigs.first().map_or((4, 4), |s| s.1));
-            let mut table_tpb = 0i64;
-            let mut table: Vec<i64> = Vec::new();
             let (mut tokens, mut ticks) = (
                 Vec::with_capacity(events.len() * 3),
                 Vec::with_capacity(events.len() * 3),
@@ -191,25 +189,11 @@ impl Tokenizer for Remi {
                         ticks.push(time);
                     }
                     Ev::Note(note) => {
-                        tokens.push(self.grid.pitch_token(note.pitch, tr.is_drum));
-                        ticks.push(time);
-                        if c.use_velocities {
-                            tokens.push(Token::Velocity(note.velocity));
+                        let tpb = Grid::ticks_per_beat(bars.ts.1, tpq);
+                        for t in self.grid.note_tokens(note, tr.is_drum, tpb)? {
+                            tokens.push(t);
                             ticks.push(time);
                         }
-                        let tpb = Grid::ticks_per_beat(bars.ts.1, tpq);
-                        if tpb != table_tpb {
-                            table_tpb = tpb;
-                            table = self.grid.duration_ticks(tpb);
-                        }
-                        let i = table.iter().position(|&d| d == note.duration).ok_or_else(|| {
-                            TokenError::Encode(format!(
-                                "note at tick {time} lasts {} ticks, not a duration of the grid (preprocess first)",
-                                note.duration
-                            ))
-                        })?;
-                        tokens.push(Token::Duration(self.grid.durations[i]));
-                        ticks.push(time);
                     }
                 }
             }
