@@ -479,6 +479,28 @@ impl Grid {
     }
 }
 
+/// What the MidiTok-family schemes write tokens for, in a track.
+#[derive(Clone, Copy, Debug)]
+pub enum GridEvent<'a> {
+    /// A time-signature change (numerator, denominator).
+    Sig(u8, u8),
+    /// A note.
+    Note(&'a Note<Tick>),
+}
+
+/// A track's events as MidiTok orders them: the score's time signatures
+/// first, then the notes in track order, stably sorted by time.
+pub fn track_events<'a>(sigs: &[TimeSignature<Tick>], track: &'a Track<Tick>) -> Vec<(i64, GridEvent<'a>)> {
+    let mut events: Vec<(i64, GridEvent)> = Vec::with_capacity(sigs.len() + track.notes.len());
+    events.extend(
+        sigs.iter()
+            .map(|t| (t.time, GridEvent::Sig(t.numerator, t.denominator))),
+    );
+    events.extend(track.notes.iter().map(|n| (n.time, GridEvent::Note(n))));
+    events.sort_by_key(|e| e.0);
+    events
+}
+
 /// The nearest value of an ascending table (a tie goes to the larger value),
 /// as MidiTok's `np_get_closest`.
 pub fn closest<T: Copy + Into<i64>>(table: &[T], v: T) -> T {

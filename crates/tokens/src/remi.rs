@@ -11,7 +11,7 @@
 //! Not covered yet: MidiTok's optional REMI extras (programs/REMI+, rests,
 //! tempos, chords, pedals, pitch bends, bar-end tokens).
 
-use crate::beat_grid::{ticks_per_bar, BeatConfig, Grid, DEFAULT_VELOCITY};
+use crate::beat_grid::{ticks_per_bar, track_events, BeatConfig, Grid, GridEvent, DEFAULT_VELOCITY};
 use crate::{with_ids, Grammar, Preprocessed, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Note, Score, Tick, TimeSignature, Track};
 
@@ -121,14 +121,10 @@ impl Tokenizer for Remi {
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
         let c = &self.grid.config;
         let tpq = score.ticks_per_quarter;
-        let sigs: Vec<(i64, (u8, u8))> = if c.use_time_signatures {
-            score
-                .time_signatures
-                .iter()
-                .map(|t| (t.time, (t.numerator, t.denominator)))
-                .collect()
+        let sigs: &[TimeSignature<Tick>] = if c.use_time_signatures {
+            &score.time_signatures
         } else {
-            Vec::new()
+            &[]
         };
         // Sections of ticks-per-beat for duration tokens.
         let mut out = Vec::with_capacity(score.tracks.len());
@@ -141,23 +137,19 @@ impl Tokenizer for Remi {
             score.tracks.iter().collect()
         };
         for tr in parts {
-            // Events: time signatures first, then notes in track order, stably by time.
-            #[derive(Clone, Copy)]
-            enum Ev<'n> {
-                Sig(u8, u8),
-                Note(&'n Note<Tick>),
-            }
-            let mut events: Vec<(i64, Ev)> = sigs.iter().map(|&(t, (n, d))| (t, Ev::Sig(n, d))).collect();
-            events.extend(tr.notes.iter().map(|n| (n.time, Ev::Note(n))));
-            events.sort_by_key(|e| e.0);
-            let mut bars = Bars::new(tpq, self.grid.max_res, sigs.first().map_or((4, 4), |s| s.1));
+            let events = track_events(sigs, tr);
+            let mut bars = Bars::new(
+                tpq,
+                self.grid.max_res,
+                sigs.first().map_or((4, 4), |s| (s.numerator, s.denominator)),
+            );
             let (mut tokens, mut ticks) = (
                 Vec::with_capacity(events.len() * 3),
                 Vec::with_capacity(events.len() * 3),
             );
             let mut previous = -1i64;
             for &(time, ev) in &events {
-                let is_sig = matches!(ev, Ev::Sig(..));
+                let is_sig = matches!(ev, GridEvent::Sig(..));
                 if time != previous {
                     // New bars up to this event.
                     let tpbar = bars.ticks_per_bar();
@@ -180,7 +172,7 @@ impl Tokenizer for Remi {
                     previous = time;
                 }
                 match ev {
-                    Ev::Sig(n, d) => {
+                    GridEvent::Sig(n, d) => {
                         bars.bar_at_ts += (time - bars.tick_at_ts).div_euclid(bars.ticks_per_bar());
                         bars.tick_at_ts = time;
                         bars.ts = (n, d);
@@ -188,7 +180,7 @@ impl Tokenizer for Remi {
                         tokens.push(Token::TimeSig(n, d));
                         ticks.push(time);
                     }
-                    Ev::Note(note) => {
+                    GridEvent::Note(note) => {
                         let tpb = Grid::ticks_per_beat(bars.ts.1, tpq);
                         for t in self.grid.note_tokens(note, tr.is_drum, tpb)? {
                             tokens.push(t);

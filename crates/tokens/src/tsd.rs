@@ -9,7 +9,7 @@
 //! ([`crate::beat_grid`]). Not covered yet: MidiTok's optional TSD extras
 //! (programs, rests, tempos, chords, pedals, pitch bends).
 
-use crate::beat_grid::{BeatConfig, Grid, DEFAULT_VELOCITY};
+use crate::beat_grid::{track_events, BeatConfig, Grid, GridEvent, DEFAULT_VELOCITY};
 use crate::{with_ids, Grammar, Preprocessed, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Note, Score, Tick, TimeSignature, Track};
 
@@ -77,10 +77,10 @@ impl Tokenizer for Tsd {
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
         let c = &self.grid.config;
         let tpq = score.ticks_per_quarter;
-        let sigs: Vec<&TimeSignature<Tick>> = if c.use_time_signatures {
-            score.time_signatures.iter().collect()
+        let sigs: &[TimeSignature<Tick>] = if c.use_time_signatures {
+            &score.time_signatures
         } else {
-            Vec::new()
+            &[]
         };
         let empty = Track::new("", 0, 0);
         let parts: Vec<&Track<Tick>> = if score.tracks.is_empty() {
@@ -90,18 +90,14 @@ impl Tokenizer for Tsd {
         };
         let mut out = Vec::with_capacity(parts.len());
         for tr in parts {
-            // Time signatures first, then notes in track order, stably by time.
-            let mut events: Vec<(i64, Option<&Note<Tick>>, Option<&TimeSignature<Tick>>)> =
-                sigs.iter().map(|t| (t.time, None, Some(*t))).collect();
-            events.extend(tr.notes.iter().map(|n| (n.time, Some(n), None)));
-            events.sort_by_key(|e| e.0);
+            let events = track_events(sigs, tr);
             let (mut tokens, mut ticks) = (
                 Vec::with_capacity(events.len() * 4),
                 Vec::with_capacity(events.len() * 4),
             );
             let mut previous = 0i64;
             let mut tpb = Grid::ticks_per_beat(4, tpq);
-            for (time, note, sig) in events {
+            for (time, ev) in events {
                 if time != previous {
                     for (d, dt) in self.grid.shift_tokens(time - previous, tpb) {
                         tokens.push(Token::TimeShift(d));
@@ -110,15 +106,17 @@ impl Tokenizer for Tsd {
                     }
                     previous = time;
                 }
-                if let Some(ts) = sig {
-                    tpb = Grid::ticks_per_beat(ts.denominator, tpq);
-                    tokens.push(Token::TimeSig(ts.numerator, ts.denominator));
-                    ticks.push(time);
-                }
-                if let Some(n) = note {
-                    for t in self.grid.note_tokens(n, tr.is_drum, tpb)? {
-                        tokens.push(t);
+                match ev {
+                    GridEvent::Sig(n, d) => {
+                        tpb = Grid::ticks_per_beat(d, tpq);
+                        tokens.push(Token::TimeSig(n, d));
                         ticks.push(time);
+                    }
+                    GridEvent::Note(note) => {
+                        for t in self.grid.note_tokens(note, tr.is_drum, tpb)? {
+                            tokens.push(t);
+                            ticks.push(time);
+                        }
                     }
                 }
             }
