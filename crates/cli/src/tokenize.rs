@@ -1,17 +1,30 @@
-//! `fugue tokenize`: a score as the token sequences of a scheme.
+//! `fugue tokenize`: scores as the token sequences of a scheme.
+//!
+//! - `fugue tokenize --scheme S FILE --print [--ids]`: one file's tokens on
+//!   stdout, one line per sequence, in MidiTok's spelling.
+//! - `fugue tokenize --scheme S DIR -o OUT`: a whole folder, in parallel, into
+//!   token shards with a manifest (see `fugue_data::shards`); broken files
+//!   are reported and skipped; a stopped run resumes where it was.
+//! - `fugue tokenize --decode OUT -o MIDI_DIR`: tokens back to MIDI files.
 
 use crate::cmd::{load, ReadArgs};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use fugue_data::shards::{write_shard, FailedFile, FileEntry, Manifest};
+use fugue_score::io::write_atomic;
+use fugue_score::midi::{read_midi_file, write_midi, MidiFormat, ReadOptions};
 use fugue_tokens::beat_grid::BeatConfig;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
 use fugue_tokens::tsd::Tsd;
 use fugue_tokens::Tokenizer;
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {
     /// REMI (Huang & Yang 2020), MidiTok-compatible.
     Remi,
@@ -21,64 +34,142 @@ pub enum Scheme {
     Performance,
 }
 
+impl Scheme {
+    fn from_name(s: &str) -> Option<Scheme> {
+        Scheme::value_variants()
+            .iter()
+            .copied()
+            .find(|v| v.to_possible_value().is_some_and(|p| p.get_name() == s))
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct TokenizeArgs {
-    /// A MIDI or score-JSON file.
+    /// A MIDI or score-JSON file (with --print), a folder of MIDI files, or
+    /// (with --decode) a tokenized folder.
     pub input: PathBuf,
     /// The encoding.
-    #[arg(long, value_enum)]
-    pub scheme: Scheme,
-    /// The scheme's configuration as JSON (defaults: MidiTok's for REMI,
+    #[arg(long, value_enum, required_unless_present = "decode")]
+    pub scheme: Option<Scheme>,
+    /// The scheme's configuration as JSON (defaults: MidiTok's for REMI/TSD,
     /// Performance RNN's for performance events).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Print the tokens as text, one line per sequence (MidiTok's spelling).
-    #[arg(long)]
+    /// Print one file's tokens as text, one line per sequence (MidiTok's spelling).
+    #[arg(long, conflicts_with_all = ["output", "decode"])]
     pub print: bool,
-    /// Print ids instead of token texts.
+    /// With --print: ids instead of token texts.
     #[arg(long, requires = "print")]
     pub ids: bool,
+    /// Output folder (tokens, or MIDI files with --decode).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Decode a tokenized folder back to MIDI files.
+    #[arg(long)]
+    pub decode: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Source files per shard (a resumed run redoes at most one shard).
+    #[arg(long, default_value_t = 256)]
+    pub files_per_shard: u32,
+    /// Start over even if the output folder holds another run.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
     #[command(flatten)]
     pub read: ReadArgs,
 }
 
-/// Build the tokenizer of a scheme, from a config file or the defaults.
-pub fn tokenizer(scheme: Scheme, config: Option<&PathBuf>) -> Result<Box<dyn Tokenizer>> {
+/// Build the tokenizer of a scheme from a config file or the defaults; also
+/// returns the configuration as JSON, to be saved next to the tokens.
+pub fn tokenizer(scheme: Scheme, config: Option<&PathBuf>) -> Result<(Box<dyn Tokenizer>, serde_json::Value)> {
     let text = match config {
         Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?),
         None => None,
     };
-    let name = config.map(|p| p.display().to_string()).unwrap_or_default();
+    let value: Option<serde_json::Value> = match &text {
+        Some(t) => {
+            let name = config.map(|p| p.display().to_string()).unwrap_or_default();
+            Some(serde_json::from_str(t).with_context(|| format!("{name}: not JSON"))?)
+        }
+        None => None,
+    };
+    from_value(
+        scheme,
+        value,
+        &config
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "default config".into()),
+    )
+}
+
+fn from_value(
+    scheme: Scheme,
+    value: Option<serde_json::Value>,
+    name: &str,
+) -> Result<(Box<dyn Tokenizer>, serde_json::Value)> {
+    fn parse<C: serde::de::DeserializeOwned + Default + serde::Serialize>(
+        v: Option<serde_json::Value>,
+        name: &str,
+    ) -> Result<(C, serde_json::Value)> {
+        let c: C = match v {
+            Some(v) => serde_json::from_value(v).with_context(|| format!("{name}: invalid config"))?,
+            None => C::default(),
+        };
+        let v = serde_json::to_value(&c)?;
+        Ok((c, v))
+    }
     Ok(match scheme {
         Scheme::Remi => {
-            let c: BeatConfig = match text {
-                Some(t) => serde_json::from_str(&t).with_context(|| format!("{name}: not a REMI config"))?,
-                None => BeatConfig::default(),
-            };
-            Box::new(Remi::new(c).with_context(|| format!("{name}: invalid config"))?)
+            let (c, v) = parse::<BeatConfig>(value, name)?;
+            (
+                Box::new(Remi::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
         }
         Scheme::Tsd => {
-            let c: BeatConfig = match text {
-                Some(t) => serde_json::from_str(&t).with_context(|| format!("{name}: not a TSD config"))?,
-                None => BeatConfig::default(),
-            };
-            Box::new(Tsd::new(c).with_context(|| format!("{name}: invalid config"))?)
+            let (c, v) = parse::<BeatConfig>(value, name)?;
+            (
+                Box::new(Tsd::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
         }
         Scheme::Performance => {
-            let c: PerformanceConfig = match text {
-                Some(t) => serde_json::from_str(&t).with_context(|| format!("{name}: not a performance config"))?,
-                None => PerformanceConfig::default(),
-            };
-            Box::new(Performance::new(c).with_context(|| format!("{name}: invalid config"))?)
+            let (c, v) = parse::<PerformanceConfig>(value, name)?;
+            (
+                Box::new(Performance::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
         }
     })
 }
 
 pub fn run(a: TokenizeArgs) -> Result<()> {
-    if !a.print {
-        bail!("only --print is available for now: fugue tokenize --scheme S FILE --print");
+    if let Some(n) = a.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("cannot start the thread pool")?;
     }
-    let tok = tokenizer(a.scheme, a.config.as_ref())?;
+    if a.decode {
+        return decode_folder(&a);
+    }
+    let scheme = a.scheme.context("--scheme is required")?;
+    let (tok, config) = tokenizer(scheme, a.config.as_ref())?;
+    if a.print {
+        return print_file(&a, tok.as_ref());
+    }
+    if !a.input.is_dir() {
+        bail!("{}: not a folder (use --print to tokenize one file)", a.input.display());
+    }
+    let out = a.output.as_ref().context("give the output folder with -o OUT_DIR")?;
+    tokenize_folder(&a, scheme, tok.as_ref(), config, out)
+}
+
+fn print_file(a: &TokenizeArgs, tok: &dyn Tokenizer) -> Result<()> {
     let loaded = load(&a.input, &a.read)?;
     for w in &loaded.warnings {
         eprintln!("warning: {}: {w}", a.input.display());
@@ -96,4 +187,201 @@ pub fn run(a: TokenizeArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn midi_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let rd = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            midi_files(&p, out)?;
+        } else if p
+            .extension()
+            .is_some_and(|e| ["mid", "midi", "rmi", "kar"].contains(&e.to_string_lossy().to_ascii_lowercase().as_str()))
+        {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} files {per_sec} eta {eta}") {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_prefix(what.to_string());
+    pb
+}
+
+fn tokenize_folder(
+    a: &TokenizeArgs,
+    scheme: Scheme,
+    tok: &dyn Tokenizer,
+    config: serde_json::Value,
+    out: &Path,
+) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let scheme_name = tok.name().to_string();
+    let mut files = Vec::new();
+    midi_files(&a.input, &mut files)?;
+    if files.is_empty() {
+        bail!("{}: no MIDI files (.mid, .midi, .rmi, .kar) found", a.input.display());
+    }
+    let per = a.files_per_shard.max(1);
+    // Resume only a run of the same scheme, configuration and shard size.
+    let mut manifest = match Manifest::load(out)? {
+        Some(m) if m.scheme == scheme_name && m.config == config && m.files_per_shard == per => m,
+        Some(_) if !a.force => bail!(
+            "{}: holds tokens of another scheme, configuration or shard size (use --force to start over)",
+            out.display()
+        ),
+        _ => Manifest {
+            scheme: scheme_name.clone(),
+            config: config.clone(),
+            vocab_size: tok.vocab().len() as u64,
+            files_per_shard: per,
+            ..Manifest::default()
+        },
+    };
+    let vocab = tok.vocab().to_file_form();
+    let saved = serde_json::json!({ "scheme": scheme_name, "config": config, "vocab": vocab.tokens });
+    let mut bytes = serde_json::to_vec_pretty(&saved)?;
+    bytes.push(b'\n');
+    write_atomic(&out.join("tokenizer.json"), &bytes, true)?;
+    let _ = scheme;
+
+    let rel = |p: &Path| p.strip_prefix(&a.input).unwrap_or(p).to_string_lossy().into_owned();
+    let started = Instant::now();
+    let pb = progress(files.len() as u64, a.quiet, &format!("tokenize {scheme_name}"));
+    let opts = ReadOptions { strict: a.read.strict };
+    let mut resumed = 0usize;
+    for (si, chunk) in files.chunks(per as usize).enumerate() {
+        let si = si as u32;
+        if manifest.shard_is_done(out, si) {
+            resumed += chunk.len();
+            pb.inc(chunk.len() as u64);
+            continue;
+        }
+        manifest.shards.retain(|s| s.index != si);
+        manifest.files.retain(|f| f.shard != si);
+        let names: Vec<String> = chunk.iter().map(|p| rel(p)).collect();
+        manifest.failed.retain(|f| !names.contains(&f.path));
+        let results: Vec<Result<(Vec<Vec<u32>>, u64), String>> = chunk
+            .par_iter()
+            .map(|p| {
+                let r = read_midi_file(p, &opts).map_err(|e| e.to_string()).and_then(|r| {
+                    let notes = r.score.note_count() as u64;
+                    tok.encode(&r.score)
+                        .map(|(seqs, _)| (seqs.into_iter().map(|s| s.ids).collect(), notes))
+                        .map_err(|e| format!("{}: {e}", p.display()))
+                });
+                pb.inc(1);
+                r
+            })
+            .collect();
+        let mut ok_files = Vec::new();
+        let mut ok_names = Vec::new();
+        for (name, r) in names.into_iter().zip(results) {
+            match r {
+                Ok((seqs, notes)) => {
+                    ok_files.push(seqs);
+                    ok_names.push((name, notes));
+                }
+                Err(error) => manifest.failed.push(FailedFile { path: name, error }),
+            }
+        }
+        let (info, refs) = write_shard(out, si, &ok_files)?;
+        manifest.shards.push(info);
+        for ((path, notes), sequences) in ok_names.into_iter().zip(refs) {
+            manifest.files.push(FileEntry {
+                path,
+                shard: si,
+                sequences,
+                notes,
+            });
+        }
+        manifest.shards.sort_by_key(|s| s.index);
+        manifest.files.sort_by_key(|f| f.shard);
+        manifest.save(out)?;
+    }
+    pb.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let tokens: u64 = manifest.shards.iter().map(|s| s.ids).sum();
+    let seqs: usize = manifest.files.iter().map(|f| f.sequences.len()).sum();
+    eprintln!(
+        "{}: {} files ({} resumed), {} sequences, {} tokens, {} failed, {:.2} s ({:.0} files/s)",
+        out.display(),
+        manifest.files.len(),
+        resumed,
+        seqs,
+        tokens,
+        manifest.failed.len(),
+        secs,
+        (files.len() - resumed) as f64 / secs.max(1e-9)
+    );
+    for f in manifest.failed.iter().take(10) {
+        eprintln!("  failed: {}: {}", f.path, f.error);
+    }
+    Ok(())
+}
+
+fn decode_folder(a: &TokenizeArgs) -> Result<()> {
+    let dir = &a.input;
+    let out = a
+        .output
+        .as_ref()
+        .context("give the MIDI output folder with -o MIDI_DIR")?;
+    let manifest = Manifest::load(dir)?
+        .with_context(|| format!("{}: no manifest.json (not a tokenized folder)", dir.display()))?;
+    let saved: serde_json::Value = {
+        let p = dir.join("tokenizer.json");
+        let t = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+        serde_json::from_str(&t).with_context(|| format!("{}: not JSON", p.display()))?
+    };
+    let scheme =
+        Scheme::from_name(&manifest.scheme).with_context(|| format!("unknown scheme '{}'", manifest.scheme))?;
+    let (tok, _) = from_value(scheme, saved.get("config").cloned(), "tokenizer.json")?;
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let pb = progress(manifest.files.len() as u64, a.quiet, "decode");
+    let results: Vec<Result<()>> = manifest
+        .files
+        .par_iter()
+        .map(|f| {
+            let ids = (0..f.sequences.len())
+                .map(|i| manifest.read_sequence(dir, f, i))
+                .collect::<Result<Vec<_>, _>>()?;
+            let score = tok
+                .decode_ids(&ids)
+                .with_context(|| format!("cannot decode {}", f.path))?;
+            let bytes = write_midi(&score, MidiFormat::Type1).with_context(|| format!("cannot write {}", f.path))?;
+            let target = out.join(Path::new(&f.path).with_extension("mid"));
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            write_atomic(&target, &bytes, a.force)?;
+            pb.inc(1);
+            Ok(())
+        })
+        .collect();
+    pb.finish_and_clear();
+    let failed: Vec<_> = results.into_iter().filter_map(|r| r.err()).collect();
+    for e in failed.iter().take(10) {
+        eprintln!("  failed: {e:#}");
+    }
+    eprintln!(
+        "{}: {} MIDI files written, {} failed",
+        out.display(),
+        manifest.files.len() - failed.len(),
+        failed.len()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        bail!("{} files could not be decoded", failed.len())
+    }
 }

@@ -175,3 +175,113 @@ fn roll_draws_a_png() {
     ]);
     assert!(stderr(&o).contains("must be after"));
 }
+
+#[test]
+fn tokenize_prints_miditok_spelling_and_ids() {
+    let o = fugue(&["tokenize", "--scheme", "remi", &sample("bach_chorale.mid"), "--print"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines[0].starts_with("Bar_None TimeSig_4/4 Position_0 Pitch_"),
+        "{}",
+        lines[0]
+    );
+    let o = fugue(&[
+        "tokenize",
+        "--scheme",
+        "performance",
+        &sample("bach_chorale.mid"),
+        "--print",
+        "--ids",
+    ]);
+    let first: Vec<u32> = String::from_utf8(o.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert!(first.iter().all(|&i| i < 388));
+}
+
+#[test]
+fn tokenize_folder_resumes_refuses_other_runs_and_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = tmp(&dir, "in");
+    std::fs::create_dir_all(input.join("sub")).unwrap();
+    for name in ["bach_chorale.mid", "features_type0.mid", "smpte.mid"] {
+        std::fs::copy(sample(name), input.join("sub").join(name)).unwrap();
+    }
+    std::fs::write(input.join("broken.mid"), b"MThd garbage").unwrap();
+    let out = tmp(&dir, "tokens");
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    let r = fugue(&[
+        "tokenize",
+        "--scheme",
+        "tsd",
+        i,
+        "-o",
+        o,
+        "--files-per-shard",
+        "2",
+        "--quiet",
+    ]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["files"].as_array().unwrap().len(), 3);
+    assert_eq!(m["failed"][0]["path"], "broken.mid");
+    assert_eq!(m["shards"].as_array().unwrap().len(), 2);
+    let tokenizer: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("tokenizer.json")).unwrap()).unwrap();
+    assert_eq!(tokenizer["scheme"], "tsd");
+    assert_eq!(tokenizer["vocab"][0], "PAD_None");
+    // A second run resumes everything; a damaged shard is redone.
+    let r = fugue(&[
+        "tokenize",
+        "--scheme",
+        "tsd",
+        i,
+        "-o",
+        o,
+        "--files-per-shard",
+        "2",
+        "--quiet",
+    ]);
+    assert!(stderr(&r).contains("(4 resumed)"), "{}", stderr(&r));
+    std::fs::write(out.join("shard-00001.ids"), b"x").unwrap();
+    let r = fugue(&[
+        "tokenize",
+        "--scheme",
+        "tsd",
+        i,
+        "-o",
+        o,
+        "--files-per-shard",
+        "2",
+        "--quiet",
+    ]);
+    assert!(stderr(&r).contains("(2 resumed)"), "{}", stderr(&r));
+    // Another scheme is refused without --force.
+    let r = fugue(&["tokenize", "--scheme", "remi", i, "-o", o, "--quiet"]);
+    assert!(stderr(&r).contains("another scheme"), "{}", stderr(&r));
+    // Decoding writes one MIDI file per source.
+    let midi = tmp(&dir, "midi");
+    let r = fugue(&["tokenize", "--decode", o, "-o", midi.to_str().unwrap(), "--quiet"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    let v = fugue(&["info", midi.join("sub/bach_chorale.mid").to_str().unwrap(), "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(info["notes"], 197);
+    // Bad config file.
+    let cfg = tmp(&dir, "cfg.json");
+    std::fs::write(&cfg, br#"{"num_velocities": 0}"#).unwrap();
+    let r = fugue(&[
+        "tokenize",
+        "--scheme",
+        "remi",
+        &sample("smpte.mid"),
+        "--print",
+        "--config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert!(stderr(&r).contains("num_velocities"), "{}", stderr(&r));
+}

@@ -93,7 +93,7 @@ pub struct Preprocessed {
 }
 
 /// One encoding scheme.
-pub trait Tokenizer {
+pub trait Tokenizer: Send + Sync {
     /// The scheme's name (`remi`, `performance`, ...).
     fn name(&self) -> &'static str;
     /// The vocabulary.
