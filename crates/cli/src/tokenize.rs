@@ -218,6 +218,9 @@ fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
     pb
 }
 
+/// One file's token ids (one vector per sequence) and its note count.
+type Tokenized = (Vec<Vec<u32>>, u64);
+
 fn tokenize_folder(
     a: &TokenizeArgs,
     scheme: Scheme,
@@ -271,7 +274,7 @@ fn tokenize_folder(
         manifest.files.retain(|f| f.shard != si);
         let names: Vec<String> = chunk.iter().map(|p| rel(p)).collect();
         manifest.failed.retain(|f| !names.contains(&f.path));
-        let results: Vec<Result<(Vec<Vec<u32>>, u64), String>> = chunk
+        let results: Vec<Result<Tokenized, String>> = chunk
             .par_iter()
             .map(|p| {
                 let r = read_midi_file(p, &opts).map_err(|e| e.to_string()).and_then(|r| {
