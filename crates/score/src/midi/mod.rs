@@ -1,10 +1,11 @@
 //! Standard MIDI files in and out.
 //!
-//! Reading uses `midly` to decode events without copying (its lazy event
-//! iterator borrows the file's bytes); this module walks the chunks itself so
-//! that every problem can name its track and byte offset, and so that RIFF
-//! `.rmi` wrappers and SMPTE time division are accepted. Writing builds
-//! `midly` events and lets `midly` encode them (running status included).
+//! Reading walks the chunks and decodes events without copying (borrowing
+//! the file's bytes, `midly`'s message types for channel events), so that
+//! every problem names its track and byte offset, RIFF `.rmi` wrappers and
+//! SMPTE time division are accepted, and a bad data byte skips one event
+//! rather than the rest of a track. Writing encodes events with packed sort
+//! keys and running status (see `write.rs`).
 //!
 //! # The rules, stated once
 //! - **Parts.** A MIDI track chunk (MTrk) becomes one [`Track`](crate::Track)
@@ -31,6 +32,7 @@
 //!   29.97 fps drop-frame). Tempo events in such a file do not affect timing
 //!   and are dropped with a warning.
 
+mod decode;
 mod read;
 mod write;
 

@@ -1,9 +1,10 @@
 //! MIDI reading. See the module docs of [`crate::midi`] for the rules.
 
+use super::decode::{Decoder, Kind, Step};
 use crate::error::{Location, Result, ScoreError, Warning};
 use crate::score::*;
 use crate::time::Tick;
-use midly::{MidiMessage, TrackEventKind};
+use midly::MidiMessage;
 use std::path::Path;
 
 /// How to read.
@@ -77,16 +78,6 @@ fn decode_text(b: &[u8]) -> String {
         Ok(s) => s.to_owned(),
         Err(_) => b.iter().map(|&c| char::from(c)).collect(),
     }
-}
-
-/// Split a meta event's raw bytes (`FF type varlen data`) into type and data.
-fn meta_parts(raw: &[u8]) -> (u8, &[u8]) {
-    let kind = raw.get(1).copied().unwrap_or(0);
-    let mut i = 2;
-    while i < raw.len() && raw[i] & 0x80 != 0 {
-        i += 1;
-    }
-    (kind, raw.get(i + 1..).unwrap_or(&[]))
 }
 
 struct Reader {
@@ -270,63 +261,17 @@ pub fn pedals_from_controls(controls: &[ControlChange<Tick>]) -> Vec<Pedal<Tick>
 /// gap between two events in one MIDI delta time (under 2^28 ticks).
 const MAX_TICK: i64 = 0x0FFF_FFFF;
 
-/// A channel message whose data bytes include one over 127.
-struct BadData {
-    /// Bytes of the whole event, delta time included.
-    len: usize,
-    delta: u32,
-    status: u8,
-    value: u8,
-}
-
-/// Recognise a channel message with an out-of-range data byte at the start
-/// of `rest` (which `midly` rejects), so that the reader can skip just it.
-fn over_127(rest: &[u8], running: Option<u8>) -> Option<BadData> {
-    let mut delta = 0u32;
-    let mut i = 0;
-    loop {
-        let b = *rest.get(i)?;
-        delta = (delta << 7) | u32::from(b & 0x7F);
-        i += 1;
-        if b & 0x80 == 0 {
-            break;
-        }
-        if i == 4 {
-            return None;
-        }
-    }
-    let first = *rest.get(i)?;
-    let status = if first >= 0x80 {
-        i += 1;
-        first
-    } else {
-        running?
-    };
-    if !(0x80..=0xEF).contains(&status) {
-        return None;
-    }
-    let n = if matches!(status & 0xF0, 0xC0 | 0xD0) { 1 } else { 2 };
-    let body = rest.get(i..i + n)?;
-    let value = *body.iter().find(|b| **b > 127)?;
-    Some(BadData {
-        len: i + n,
-        delta,
-        status,
-        value,
-    })
-}
-
 /// Read one MTrk chunk into the score.
 fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<()> {
     let first_part = rd.score.tracks.len();
     // Current program and part of each channel.
     let mut program = [0u8; 16];
     let mut part: [Option<u32>; 16] = [None; 16];
-    let mut open: Vec<Open> = Vec::new();
+    let mut open: Vec<Open> = Vec::with_capacity(64);
     let mut pending: Vec<RawEvent<Tick>> = Vec::new();
     let mut time: i64 = 0;
     let mut had_program_change: Vec<u32> = Vec::new();
-    let mut events = midly::EventIter::new(data).bytemapped();
+    let mut dec = Decoder::new(data);
 
     // Find or create the part of (channel, program) in this chunk.
     // The chunk's first part reserves room for the notes the chunk can hold
@@ -343,6 +288,7 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
                 let mut t = Track::new(String::new(), program, channel);
                 if score.tracks.len() == first_part {
                     t.notes.reserve(note_room);
+                    t.controls.reserve(note_room);
                 }
                 score.tracks.push(t);
                 (score.tracks.len() - 1) as u32
@@ -351,44 +297,40 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
     };
 
     loop {
-        let before = events.unread().len();
-        let offset = base + data.len() - before;
-        let status = events.running_status();
-        let (raw, ev) = match events.next() {
-            None if before == 0 => break,
-            Some(Ok(x)) => x,
-            _ => {
-                let rest = &data[data.len() - before..];
-                // A channel message with a data byte over 127: skip just that
-                // event and go on with the track.
-                if let Some(bad) = over_127(rest, status) {
-                    rd.warn(
-                        Some(mtrk),
-                        offset,
-                        format!("data byte {} over 127 in a channel message; event skipped", bad.value),
-                    )?;
-                    if time + i64::from(bad.delta) > MAX_TICK {
-                        rd.warn(
-                            Some(mtrk),
-                            offset,
-                            format!("events after tick {MAX_TICK} (2^28 - 1) ignored"),
-                        )?;
-                        break;
-                    }
-                    time += i64::from(bad.delta);
-                    events = midly::EventIter::new(&rest[bad.len..]).bytemapped();
-                    *events.running_status_mut() = Some(bad.status);
-                    continue;
-                }
+        let offset = base + dec.pos;
+        let remaining = dec.remaining();
+        let (delta, kind) = match dec.next_step() {
+            None => break,
+            Some(Step::Event { delta, kind }) => (delta, kind),
+            // A channel message with a data byte over 127: skip just that
+            // event and go on with the track.
+            Some(Step::BadData { delta, value }) => {
                 rd.warn(
                     Some(mtrk),
                     offset,
-                    format!("malformed event; the last {before} bytes of the track are ignored"),
+                    format!("data byte {value} over 127 in a channel message; event skipped"),
+                )?;
+                if time + i64::from(delta) > MAX_TICK {
+                    rd.warn(
+                        Some(mtrk),
+                        offset,
+                        format!("events after tick {MAX_TICK} (2^28 - 1) ignored"),
+                    )?;
+                    break;
+                }
+                time += i64::from(delta);
+                continue;
+            }
+            Some(Step::Malformed) => {
+                rd.warn(
+                    Some(mtrk),
+                    offset,
+                    format!("malformed event; the last {remaining} bytes of the track are ignored"),
                 )?;
                 break;
             }
         };
-        let next = time + i64::from(ev.delta.as_int());
+        let next = time + i64::from(delta);
         if next > MAX_TICK {
             rd.warn(
                 Some(mtrk),
@@ -398,9 +340,8 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
             break;
         }
         time = next;
-        match ev.kind {
-            TrackEventKind::Midi { channel, message } => {
-                let ch = channel.as_int();
+        match kind {
+            Kind::Midi { channel: ch, message } => {
                 if let MidiMessage::ProgramChange { program: p } = message {
                     let p = p.as_int();
                     program[ch as usize] = p;
@@ -468,8 +409,7 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
                     MidiMessage::ProgramChange { .. } => {}
                 }
             }
-            TrackEventKind::Meta(_) => {
-                let (kind, body) = meta_parts(raw);
+            Kind::Meta { kind, body } => {
                 match (kind, body.len()) {
                     (0x2F, _) => break,
                     // Track names and lyrics stay in file order among the
@@ -523,11 +463,11 @@ fn read_track(rd: &mut Reader, data: &[u8], mtrk: usize, base: usize) -> Result<
                     }),
                 }
             }
-            TrackEventKind::SysEx(d) => pending.push(RawEvent {
+            Kind::SysEx(d) => pending.push(RawEvent {
                 time,
                 kind: RawKind::SysEx(d.to_vec()),
             }),
-            TrackEventKind::Escape(d) => pending.push(RawEvent {
+            Kind::Escape(d) => pending.push(RawEvent {
                 time,
                 kind: RawKind::Escape(d.to_vec()),
             }),
