@@ -30,6 +30,8 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Draw a piano-roll picture (PNG).
     Roll(RollArgs),
+    /// Symbolic-music metrics (muspy's definitions) of a file or folder; compare with a reference folder.
+    Metrics(crate::metrics::MetricsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -114,6 +116,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Info(a) => info(a),
         Command::Convert(a) => convert(a),
         Command::Roll(a) => crate::roll::run(a),
+        Command::Metrics(a) => crate::metrics::run(a),
     }
 }
 

@@ -111,6 +111,8 @@ pub(crate) fn playing_order(measures: &[MeasureData]) -> Vec<usize> {
                 taken[i] += 1;
                 pass += 1;
                 i = start;
+                // Going back is not leaving the volta: the pass number stands.
+                in_ending = false;
                 continue;
             }
             taken[i] = 0;
@@ -296,10 +298,12 @@ pub(crate) fn build(parts: Vec<PartData>, tpq: u16, opts: &ReadOptions, warn: &m
     Ok(score)
 }
 
-/// Join tied notes: a note whose tie stops continues the sounding note of the
-/// same pitch that ends exactly at its onset and whose tie started (any voice
-/// of the part). A tie stop with nothing to continue starts a new note, with
-/// a warning.
+/// Join tied notes: a note continues the sounding note of the same pitch
+/// that ends exactly at its onset and started a tie (any voice of the part),
+/// whether or not it carries the matching tie stop (editions often leave the
+/// stop out where a tie runs into a second ending, and music21 joins those
+/// too). A tie stop with nothing to continue starts a new note, with a
+/// warning.
 fn join_ties(mut laid: Vec<(Note<Tick>, bool, bool)>, part: usize, warn: &mut Warn) -> Result<Vec<Note<Tick>>> {
     // Stable: notes at one onset keep their document order.
     laid.sort_by_key(|(n, _, _)| n.time);
@@ -307,18 +311,18 @@ fn join_ties(mut laid: Vec<(Note<Tick>, bool, bool)>, part: usize, warn: &mut Wa
     // Indices into `out` of notes whose tie started and is not yet continued.
     let mut open: Vec<usize> = Vec::new();
     for (note, start, stop) in laid {
-        if stop {
-            if let Some(k) = open
-                .iter()
-                .position(|&o| out[o].pitch == note.pitch && out[o].end() == note.time)
-            {
-                let o = open[k];
-                out[o].duration += note.duration;
-                if !start {
-                    open.swap_remove(k);
-                }
-                continue;
+        if let Some(k) = open
+            .iter()
+            .position(|&o| out[o].pitch == note.pitch && out[o].end() == note.time)
+        {
+            let o = open[k];
+            out[o].duration += note.duration;
+            if !start {
+                open.swap_remove(k);
             }
+            continue;
+        }
+        if stop {
             warn(
                 Some(part),
                 format!(
@@ -404,6 +408,9 @@ mod tests {
             (Note::new(10, 5, 60, 64), true, true),
             (Note::new(15, 5, 60, 64), false, true),
             (Note::new(30, 5, 62, 64), false, true),
+            // A tie start with no stop still continues into the next note.
+            (Note::new(40, 5, 65, 64), true, false),
+            (Note::new(45, 5, 65, 64), false, false),
         ];
         let out = join_ties(laid, 0, &mut |_, w| {
             warns.push(w);
@@ -412,7 +419,12 @@ mod tests {
         .unwrap();
         assert_eq!(
             out,
-            vec![Note::new(0, 20, 60, 64), Note::new(0, 10, 64, 64), Note::new(30, 5, 62, 64)]
+            vec![
+                Note::new(0, 20, 60, 64),
+                Note::new(0, 10, 64, 64),
+                Note::new(30, 5, 62, 64),
+                Note::new(40, 10, 65, 64)
+            ]
         );
         assert_eq!(warns.len(), 1);
     }

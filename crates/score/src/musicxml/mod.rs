@@ -24,10 +24,11 @@
 //!   `<chord/>` note starts with the previous note. A measure lasts as far as
 //!   the cursor went, in its longest part (so parts stay aligned and pickup
 //!   measures are short). A duration before any `<divisions>` is an error.
-//! - **Ties.** A note whose `<tie type="stop">` (or, when there is no
-//!   `<tie>`, `<tied>`) continues the note of the same pitch that ends
-//!   exactly at its onset and started a tie, in any voice; the two become
-//!   one note.
+//! - **Ties.** A note tied from before (`<tie type="start">`, or `<tied>`
+//!   when there is no `<tie>`) continues into the next note of the same
+//!   pitch that starts exactly where it ends, in any voice; the two become
+//!   one note. The next note's tie stop is not required (editions leave it
+//!   out where a tie runs into a second ending; music21 joins those too).
 //! - **Grace notes** are dropped, or kept as 32nd notes at the onset of the
 //!   note they ornament ([`GraceNotes`]). Cue notes and rests take time but
 //!   make no note.
