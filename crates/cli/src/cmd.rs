@@ -141,7 +141,10 @@ pub fn kind_of(path: &Path) -> Result<Kind> {
         "json" => Ok(Kind::Json),
         "musicxml" | "xml" => Ok(Kind::MusicXml),
         "mxl" => Ok(Kind::Mxl),
-        "" => bail!("{}: no file extension; use .mid, .musicxml, .mxl or .json", path.display()),
+        "" => bail!(
+            "{}: no file extension; use .mid, .musicxml, .mxl or .json",
+            path.display()
+        ),
         other => bail!(
             "{}: unsupported file type '.{other}' (fugue reads .mid/.midi/.rmi/.kar, .musicxml/.xml/.mxl and .json)",
             path.display()

@@ -71,7 +71,9 @@ struct FileMetrics {
 
 /// The metrics of every file, computed on all cores; failures are printed.
 fn measure(files: &[PathBuf], read: &ReadArgs) -> Vec<FileMetrics> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
     let chunk = files.len().div_ceil(threads).max(1);
     let mut results: Vec<Option<FileMetrics>> = Vec::new();
     std::thread::scope(|s| {
@@ -175,7 +177,10 @@ pub fn run(a: MetricsArgs) -> Result<()> {
     }
     let files = music_files(&a.input)?;
     if files.is_empty() {
-        bail!("{}: no music files (.mid, .musicxml, .mxl, .json...)", a.input.display());
+        bail!(
+            "{}: no music files (.mid, .musicxml, .mxl, .json...)",
+            a.input.display()
+        );
     }
     let generated = measure(&files, &a.read);
     let reference = match &a.reference {
@@ -214,7 +219,13 @@ pub fn run(a: MetricsArgs) -> Result<()> {
         writeln!(out)?;
         return Ok(());
     }
-    writeln!(out, "{} files read of {} under {}", generated.len(), files.len(), a.input.display())?;
+    writeln!(
+        out,
+        "{} files read of {} under {}",
+        generated.len(),
+        files.len(),
+        a.input.display()
+    )?;
     match (&reference, &comparisons) {
         (Some(r), Some(c)) => {
             writeln!(out, "reference: {} files", r.len())?;
@@ -303,7 +314,10 @@ fn histograms(generated: &[FileMetrics], reference: Option<&[FileMetrics]>) -> R
                     root.draw(&Rectangle::new([(x0, yt), (x1.max(x0 + 1), y1)], color.filled()))?;
                 }
             }
-            root.draw(&PathElement::new(vec![(left, y1), (right, y1)], RGBColor(120, 120, 130)))?;
+            root.draw(&PathElement::new(
+                vec![(left, y1), (right, y1)],
+                RGBColor(120, 120, 130),
+            ))?;
             crate::roll::text(&root, left, y1 + 6, &format!("{lo:.3}"), RGBColor(60, 60, 60));
             let hl = format!("{hi:.3}");
             crate::roll::text(&root, right - 8 * hl.len() as i32, y1 + 6, &hl, RGBColor(60, 60, 60));

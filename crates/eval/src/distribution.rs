@@ -56,7 +56,11 @@ impl Kde {
     pub fn pdf(&self, x: f64) -> f64 {
         let h = self.bandwidth;
         let norm = 1.0 / ((2.0 * std::f64::consts::PI).sqrt() * h * self.points.len() as f64);
-        norm * self.points.iter().map(|p| (-0.5 * ((x - p) / h).powi(2)).exp()).sum::<f64>()
+        norm * self
+            .points
+            .iter()
+            .map(|p| (-0.5 * ((x - p) / h).powi(2)).exp())
+            .sum::<f64>()
     }
 }
 

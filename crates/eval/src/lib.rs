@@ -113,10 +113,9 @@ impl MetricSet {
             Some(ts) if ts.numerator % 3 == 0 => Meter::Triple,
             _ => Meter::Duple,
         };
-        let in_scale = s
-            .key_signatures
-            .first()
-            .map_or(f64::NAN, |k| metrics::pitch_in_scale_rate(s, k.tonic_pitch_class(), k.minor));
+        let in_scale = s.key_signatures.first().map_or(f64::NAN, |k| {
+            metrics::pitch_in_scale_rate(s, k.tonic_pitch_class(), k.minor)
+        });
         MetricSet {
             pitch_range: metrics::pitch_range(s),
             n_pitches_used: metrics::n_pitches_used(s),

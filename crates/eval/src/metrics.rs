@@ -186,9 +186,13 @@ pub fn polyphony_rate(s: &Score<Tick>, threshold: usize) -> f64 {
 /// A scale as 12 booleans, rooted at a pitch class.
 fn scale(root: u8, minor: bool) -> [bool; 12] {
     let c = if minor {
-        [true, false, true, true, false, true, false, true, true, false, true, false]
+        [
+            true, false, true, true, false, true, false, true, true, false, true, false,
+        ]
     } else {
-        [true, false, true, false, true, true, false, true, false, true, false, true]
+        [
+            true, false, true, false, true, true, false, true, false, true, false, true,
+        ]
     };
     let mut out = [false; 12];
     for (i, v) in c.iter().enumerate() {
@@ -333,15 +337,15 @@ fn drum_pattern(res: i64, meter: Meter) -> Vec<bool> {
     };
     match meter {
         Meter::Duple => {
-            if n % 4 == 0 {
+            if n.is_multiple_of(4) {
                 mark(n / 4);
             }
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 mark(n / 2);
             }
         }
         Meter::Triple => {
-            if n % 3 == 0 {
+            if n.is_multiple_of(3) {
                 mark(n / 3);
             }
         }
@@ -420,7 +424,10 @@ mod tests {
     #[test]
     fn polyphony_counts_distinct_pitches_over_sounding_ticks() {
         // ticks 0..4: 60 (and a duplicate 60 at 0..2); 2..6: 64; 8..10: 67,71,74.
-        let s = score(&[(0, 4, 60), (0, 2, 60), (2, 4, 64), (8, 2, 67), (8, 2, 71), (8, 2, 74)], &[]);
+        let s = score(
+            &[(0, 4, 60), (0, 2, 60), (2, 4, 64), (8, 2, 67), (8, 2, 71), (8, 2, 74)],
+            &[],
+        );
         // Sounding ticks: 0..6 and 8..10 = 8; cells: 4 + 4 + 6 = 14.
         assert!((polyphony(&s) - 14.0 / 8.0).abs() < 1e-12);
         // More than 2 pitches only at 8..10, over length 10.
@@ -447,7 +454,10 @@ mod tests {
 
     #[test]
     fn groove_and_drums() {
-        let s = score(&[(0, 1, 60), (2, 1, 60), (4, 1, 60), (7, 1, 60)], &[(0, 1, 36), (1, 1, 38), (3, 1, 42)]);
+        let s = score(
+            &[(0, 1, 60), (2, 1, 60), (4, 1, 60), (7, 1, 60)],
+            &[(0, 1, 36), (1, 1, 38), (3, 1, 42)],
+        );
         // Measures of 4: onsets {0,2} and {0,3} → Hamming 2 over 4 × 1.
         assert!((groove_consistency(&s, 4) - 0.5).abs() < 1e-12);
         // Resolution 4, duple grid {0,1,2,3}: all drum onsets on it.

@@ -42,7 +42,9 @@ fn main() {
             }
             best = best.min(t.elapsed().as_secs_f64() * 1e6);
         }
-        rows.push(format!("{{\"path\": {f:?}, \"read_us\": {best:.1}, \"notes\": {notes}}}"));
+        rows.push(format!(
+            "{{\"path\": {f:?}, \"read_us\": {best:.1}, \"notes\": {notes}}}"
+        ));
     }
     println!("{{\"files\": [{}]}}", rows.join(", "));
 }

@@ -186,6 +186,10 @@ fn chord_track(mut chords: Vec<(i64, Harmony)>, end: i64) -> Track<Tick> {
     track
 }
 
+/// Times are capped here (2^52 ticks), far inside `i64`, so that malformed
+/// input (huge durations, runaway repeats) cannot overflow a sum.
+const MAX_TIME: i64 = 1 << 52;
+
 type Warn<'w> = dyn FnMut(Option<usize>, String) -> Result<()> + 'w;
 
 /// Lay out every part along the playing order of the first part's barlines
@@ -204,13 +208,20 @@ pub(crate) fn build(parts: Vec<PartData>, tpq: u16, opts: &ReadOptions, warn: &m
     };
     // A measure lasts as long as its longest part, so parts stay aligned.
     let lengths: Vec<i64> = (0..n)
-        .map(|i| parts.iter().filter_map(|p| p.measures.get(i)).map(|m| m.length).max().unwrap_or(0))
+        .map(|i| {
+            parts
+                .iter()
+                .filter_map(|p| p.measures.get(i))
+                .map(|m| m.length)
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut starts = Vec::with_capacity(order.len());
     let mut t = 0i64;
     for &i in &order {
         starts.push(t);
-        t = t.saturating_add(lengths[i]);
+        t = t.saturating_add(lengths[i]).min(MAX_TIME);
     }
     let mut tempos: Vec<(i64, f64)> = Vec::new();
     let mut times: Vec<(i64, u8, u8)> = Vec::new();
@@ -240,8 +251,12 @@ pub(crate) fn build(parts: Vec<PartData>, tpq: u16, opts: &ReadOptions, warn: &m
             plays[i] += 1;
             let verse = plays[i];
             for r in &m.notes {
-                let time = start + r.onset;
-                laid.push((Note::new(time, r.duration, r.pitch, r.velocity), r.tie_start, r.tie_stop));
+                let time = start.saturating_add(r.onset).min(MAX_TIME);
+                laid.push((
+                    Note::new(time, r.duration, r.pitch, r.velocity),
+                    r.tie_start,
+                    r.tie_stop,
+                ));
                 let lyric = r
                     .lyrics
                     .iter()
@@ -255,10 +270,11 @@ pub(crate) fn build(parts: Vec<PartData>, tpq: u16, opts: &ReadOptions, warn: &m
                     });
                 }
             }
-            tempos.extend(m.tempos.iter().map(|&(t, q)| (start + t, q)));
-            times.extend(m.times.iter().map(|&(t, a, b)| (start + t, a, b)));
-            keys.extend(m.keys.iter().map(|&(t, k, mi)| (start + t, k, mi)));
-            harmonies.extend(m.harmonies.iter().map(|(t, h)| (start + t, h.clone())));
+            let at = |t: i64| start.saturating_add(t).clamp(0, MAX_TIME);
+            tempos.extend(m.tempos.iter().map(|&(t, q)| (at(t), q)));
+            times.extend(m.times.iter().map(|&(t, a, b)| (at(t), a, b)));
+            keys.extend(m.keys.iter().map(|&(t, k, mi)| (at(t), k, mi)));
+            harmonies.extend(m.harmonies.iter().map(|(t, h)| (at(*t), h.clone())));
         }
         track.notes = join_ties(laid, pi, warn)?;
         track.sort_inplace();
@@ -277,14 +293,22 @@ pub(crate) fn build(parts: Vec<PartData>, tpq: u16, opts: &ReadOptions, warn: &m
     times.sort_by_key(|e| e.0);
     times.dedup_by_key(|e| e.0);
     for (t, a, b) in times {
-        if score.time_signatures.last().is_none_or(|l| (l.numerator, l.denominator) != (a, b)) {
+        if score
+            .time_signatures
+            .last()
+            .is_none_or(|l| (l.numerator, l.denominator) != (a, b))
+        {
             score.time_signatures.push(TimeSignature::new(t, a, b));
         }
     }
     keys.sort_by_key(|e| e.0);
     keys.dedup_by_key(|e| e.0);
     for (t, k, minor) in keys {
-        if score.key_signatures.last().is_none_or(|l| (l.key, l.minor) != (k, minor)) {
+        if score
+            .key_signatures
+            .last()
+            .is_none_or(|l| (l.key, l.minor) != (k, minor))
+        {
             score.key_signatures.push(KeySignature { time: t, key: k, minor });
         }
     }
@@ -316,7 +340,7 @@ fn join_ties(mut laid: Vec<(Note<Tick>, bool, bool)>, part: usize, warn: &mut Wa
             .position(|&o| out[o].pitch == note.pitch && out[o].end() == note.time)
         {
             let o = open[k];
-            out[o].duration += note.duration;
+            out[o].duration = out[o].duration.saturating_add(note.duration).min(MAX_TIME);
             if !start {
                 open.swap_remove(k);
             }
@@ -357,7 +381,11 @@ mod tests {
 
     #[test]
     fn plain_repeat_goes_back_to_the_start() {
-        let ms = vec![m(false, None, None, false), m(false, Some(2), None, false), m(false, None, None, false)];
+        let ms = vec![
+            m(false, None, None, false),
+            m(false, Some(2), None, false),
+            m(false, None, None, false),
+        ];
         assert_eq!(playing_order(&ms), vec![0, 1, 0, 1, 2]);
     }
 

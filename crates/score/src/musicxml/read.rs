@@ -79,6 +79,12 @@ pub fn read_musicxml_file(path: impl AsRef<Path>, opts: &ReadOptions) -> Result<
     read_musicxml(&bytes, opts).map_err(|e| e.with_path(path))
 }
 
+/// The longest single duration, backup or offset, in ticks (2^40: some
+/// 70,000 years at 480 ticks per quarter and 120 quarters per minute);
+/// longer ones are malformed input, and bounding them keeps every time sum
+/// far from `i64` overflow.
+const MAX_SPAN: i64 = 1 << 40;
+
 /// The most bytes a root file may unpack to: guards against zip bombs.
 const MAX_UNPACKED: u64 = 512 << 20;
 
@@ -95,7 +101,11 @@ fn fatal(element: impl Into<String>, message: impl Into<String>) -> ScoreError {
 pub fn read_musicxml(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
     let mut warnings = Vec::new();
     let compressed = bytes.starts_with(b"PK\x03\x04");
-    let xml = if compressed { unzip(bytes, &mut warnings)? } else { bytes.to_vec() };
+    let xml = if compressed {
+        unzip(bytes, &mut warnings)?
+    } else {
+        bytes.to_vec()
+    };
     let text = decode(&xml)?;
     let doc = Document::parse_with_options(
         &text,
@@ -212,7 +222,12 @@ fn unzip(bytes: &[u8], warnings: &mut Vec<Warning>) -> Result<Vec<u8>> {
             })
             .min()
             .map(str::to_owned)
-            .ok_or_else(|| fatal("the zip archive", "it holds no MusicXML score (no container, no .xml entry)"))?,
+            .ok_or_else(|| {
+                fatal(
+                    "the zip archive",
+                    "it holds no MusicXML score (no container, no .xml entry)",
+                )
+            })?,
     };
     read_entry(&mut zip, &name).map_err(|m| fatal(format!("zip entry '{name}'"), m))
 }
@@ -236,7 +251,13 @@ fn decode(b: &[u8]) -> Result<String> {
     let utf16 = |le: bool| {
         let units: Vec<u16> = b[2..]
             .chunks_exact(2)
-            .map(|c| if le { u16::from_le_bytes([c[0], c[1]]) } else { u16::from_be_bytes([c[0], c[1]]) })
+            .map(|c| {
+                if le {
+                    u16::from_le_bytes([c[0], c[1]])
+                } else {
+                    u16::from_be_bytes([c[0], c[1]])
+                }
+            })
             .collect();
         String::from_utf16(&units).map_err(|_| fatal("the XML document", "invalid UTF-16 text"))
     };
@@ -469,6 +490,15 @@ impl<'a, 'i> Reader<'a, 'i> {
     /// A `<duration>`-like count of divisions in ticks.
     fn ticks(&mut self, pi: usize, at: &Place, n: Node, value: f64, divisions: f64) -> Result<i64> {
         let exact = value * f64::from(self.tpq) / divisions;
+        if !exact.is_finite() || exact.abs() > MAX_SPAN as f64 {
+            let place = self.describe(at, n);
+            self.warn(
+                Some(pi),
+                n.range().start,
+                format!("{place}: {value} divisions is longer than the reader allows; taken as 0"),
+            )?;
+            return Ok(0);
+        }
         let t = exact.round();
         if (exact - t).abs() > 1e-6 {
             let place = self.describe(at, n);
@@ -489,7 +519,10 @@ impl<'a, 'i> Reader<'a, 'i> {
             self.warn(Some(pi), n.range().start, format!("{place}: no <duration>; ignored"))?;
             return Ok(None);
         };
-        let Some(v) = d.text().and_then(|t| t.trim().parse::<f64>().ok()).filter(|v| v.is_finite() && *v >= 0.0)
+        let Some(v) = d
+            .text()
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite() && *v >= 0.0)
         else {
             let place = self.describe(at, d);
             self.warn(Some(pi), d.range().start, format!("{place}: not a duration; ignored"))?;
@@ -534,7 +567,9 @@ impl<'a, 'i> Reader<'a, 'i> {
                     }
                     "backup" | "forward" => {
                         if let Some(t) = self.duration(pi, &at, e, divisions)? {
-                            pos += if e.has_tag_name("backup") { -t } else { t };
+                            pos = pos
+                                .saturating_add(if e.has_tag_name("backup") { -t } else { t })
+                                .min(MAX_SPAN);
                             if pos < 0 {
                                 let place = self.describe(&at, e);
                                 self.warn(
@@ -551,7 +586,10 @@ impl<'a, 'i> Reader<'a, 'i> {
                         for s in e.children().filter(|n| n.has_tag_name("sound")) {
                             self.sound(s, pos + shift, &mut velocity, &mut md);
                         }
-                        if !e.children().any(|s| s.has_tag_name("sound") && s.attribute("tempo").is_some()) {
+                        if !e
+                            .children()
+                            .any(|s| s.has_tag_name("sound") && s.attribute("tempo").is_some())
+                        {
                             if let Some(qpm) = metronome(e) {
                                 md.tempos.push((pos + shift, qpm));
                             }
@@ -571,7 +609,7 @@ impl<'a, 'i> Reader<'a, 'i> {
                             if !n.chord {
                                 last_onset = n.onset;
                             }
-                            pos += advance;
+                            pos = pos.saturating_add(advance).min(MAX_SPAN);
                             if let Some(n) = n.note {
                                 out.is_drum |= n.unpitched;
                                 md.notes.push(n);
@@ -601,7 +639,7 @@ impl<'a, 'i> Reader<'a, 'i> {
 
     fn sound(&self, s: Node, pos: i64, velocity: &mut u8, md: &mut MeasureData) {
         if let Some(t) = s.attribute("tempo").and_then(|t| t.trim().parse::<f64>().ok()) {
-            if t.is_finite() && t > 0.0 {
+            if t.is_finite() && t > 0.0 && t < 1e7 {
                 md.tempos.push((pos, t));
             }
         }
@@ -635,8 +673,12 @@ impl<'a, 'i> Reader<'a, 'i> {
             }
         }
         if let Some(t) = child(e, "transpose") {
-            let chromatic = child_text(t, "chromatic").and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-            let octave = child_text(t, "octave-change").and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            let chromatic = child_text(t, "chromatic")
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0);
+            let octave = child_text(t, "octave-change")
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0);
             let total = chromatic.round() + 12.0 * octave.round();
             *transpose = if total.abs() <= 127.0 { total as i32 } else { 0 };
         }
@@ -660,7 +702,11 @@ impl<'a, 'i> Reader<'a, 'i> {
                     }
                     _ => {
                         let place = self.describe(at, t);
-                        self.warn(Some(pi), t.range().start, format!("{place}: unreadable time signature; ignored"))?;
+                        self.warn(
+                            Some(pi),
+                            t.range().start,
+                            format!("{place}: unreadable time signature; ignored"),
+                        )?;
                     }
                 }
             }
@@ -707,10 +753,16 @@ impl<'a, 'i> Reader<'a, 'i> {
         let (pitch, unpitched) = if let Some(p) = child(e, "pitch") {
             let step = child_text(p, "step").and_then(step_class);
             let octave = child_text(p, "octave").and_then(|o| o.parse::<i32>().ok());
-            let alter = child_text(p, "alter").and_then(|a| a.parse::<f64>().ok()).unwrap_or(0.0);
+            let alter = child_text(p, "alter")
+                .and_then(|a| a.parse::<f64>().ok())
+                .unwrap_or(0.0);
             let (Some(step), Some(octave)) = (step, octave) else {
                 let place = self.describe(at, p);
-                self.warn(Some(pi), p.range().start, format!("{place}: unreadable pitch; note dropped"))?;
+                self.warn(
+                    Some(pi),
+                    p.range().start,
+                    format!("{place}: unreadable pitch; note dropped"),
+                )?;
                 return Ok(Some((out, advance)));
             };
             if alter.fract() != 0.0 {
@@ -721,7 +773,11 @@ impl<'a, 'i> Reader<'a, 'i> {
                     format!("{place}: microtonal <alter> {alter} rounded to a semitone"),
                 )?;
             }
-            let alter = if alter.is_finite() { alter.round().clamp(-12.0, 12.0) as i32 } else { 0 };
+            let alter = if alter.is_finite() {
+                alter.round().clamp(-12.0, 12.0) as i32
+            } else {
+                0
+            };
             let octave = octave.clamp(-10, 20);
             ((octave + 1) * 12 + step + alter + transpose, false)
         } else if let Some(u) = child(e, "unpitched") {
@@ -747,12 +803,23 @@ impl<'a, 'i> Reader<'a, 'i> {
             }
         } else {
             let place = self.describe(at, e);
-            self.warn(Some(pi), e.range().start, format!("{place}: no <pitch>, <unpitched> or <rest>; ignored"))?;
+            self.warn(
+                Some(pi),
+                e.range().start,
+                format!("{place}: no <pitch>, <unpitched> or <rest>; ignored"),
+            )?;
             return Ok(Some((out, advance)));
         };
-        let Ok(pitch) = u8::try_from(pitch).map_err(|_| ()).and_then(|p| if p <= 127 { Ok(p) } else { Err(()) }) else {
+        let Ok(pitch) = u8::try_from(pitch)
+            .map_err(|_| ())
+            .and_then(|p| if p <= 127 { Ok(p) } else { Err(()) })
+        else {
             let place = self.describe(at, e);
-            self.warn(Some(pi), e.range().start, format!("{place}: pitch {pitch} is outside MIDI's 0..=127; dropped"))?;
+            self.warn(
+                Some(pi),
+                e.range().start,
+                format!("{place}: pitch {pitch} is outside MIDI's 0..=127; dropped"),
+            )?;
             return Ok(Some((out, advance)));
         };
         let velocity = e
@@ -783,15 +850,26 @@ impl<'a, 'i> Reader<'a, 'i> {
             .children()
             .filter(|n| n.has_tag_name("lyric"))
             .filter_map(|l| {
-                let text: Vec<&str> = l.children().filter(|t| t.has_tag_name("text")).filter_map(|t| t.text()).collect();
+                let text: Vec<&str> = l
+                    .children()
+                    .filter(|t| t.has_tag_name("text"))
+                    .filter_map(|t| t.text())
+                    .collect();
                 if text.is_empty() {
                     return None;
                 }
-                let verse = l.attribute("number").and_then(|n| n.trim().parse::<u32>().ok()).unwrap_or(1);
+                let verse = l
+                    .attribute("number")
+                    .and_then(|n| n.trim().parse::<u32>().ok())
+                    .unwrap_or(1);
                 Some((verse, text.join(" ")))
             })
             .collect();
-        let duration = if grace { i64::from(self.tpq / 8).max(1) } else { duration };
+        let duration = if grace {
+            i64::from(self.tpq / 8).max(1)
+        } else {
+            duration
+        };
         out.note = Some(RawNote {
             onset,
             duration,
@@ -844,18 +922,22 @@ fn metronome(direction: Node) -> Option<f64> {
         .take_while(|c| c.is_ascii_digit() || *c == '.')
         .collect();
     let per_minute = digits.parse::<f64>().ok().filter(|v| *v > 0.0 && v.is_finite())?;
-    Some(per_minute * q)
+    Some(per_minute * q).filter(|qpm| *qpm < 1e7)
 }
 
 fn harmony(e: Node) -> Option<Harmony> {
     let root = child(e, "root")?;
     let step = child_text(root, "root-step").and_then(step_class)?;
-    let alter = child_text(root, "root-alter").and_then(|a| a.parse::<f64>().ok()).unwrap_or(0.0);
+    let alter = child_text(root, "root-alter")
+        .and_then(|a| a.parse::<f64>().ok())
+        .unwrap_or(0.0);
     let kind_node = child(e, "kind");
     let kind = kind_node.and_then(|k| k.text()).map_or("major", str::trim).to_owned();
     let bass = child(e, "bass").and_then(|b| {
         let s = child_text(b, "bass-step").and_then(step_class)?;
-        let a = child_text(b, "bass-alter").and_then(|a| a.parse::<f64>().ok()).unwrap_or(0.0);
+        let a = child_text(b, "bass-alter")
+            .and_then(|a| a.parse::<f64>().ok())
+            .unwrap_or(0.0);
         Some((s + a.round().clamp(-2.0, 2.0) as i32).rem_euclid(12) as u8)
     });
     let root_pc = (step + alter.round().clamp(-2.0, 2.0) as i32).rem_euclid(12) as u8;
@@ -884,7 +966,10 @@ fn barline(e: Node, md: &mut MeasureData) {
         match r.attribute("direction") {
             Some("forward") => md.forward_repeat = true,
             Some("backward") => {
-                let times = r.attribute("times").and_then(|t| t.trim().parse::<u32>().ok()).unwrap_or(2);
+                let times = r
+                    .attribute("times")
+                    .and_then(|t| t.trim().parse::<u32>().ok())
+                    .unwrap_or(2);
                 md.backward_repeat = Some(times.clamp(1, 16));
             }
             _ => {}

@@ -33,7 +33,8 @@ use std::path::Path;
 /// How to write.
 #[derive(Clone, Copy, Debug)]
 pub struct WriteOptions {
-    /// The grid, in divisions per quarter note (1..=1000; default 12).
+    /// The grid, in divisions per quarter note (1..=65535; default 12). The
+    /// score's own `ticks_per_quarter` loses nothing.
     pub divisions: u32,
     /// Replace an existing file.
     pub overwrite: bool,
@@ -103,6 +104,7 @@ fn esc(s: &str) -> String {
             '>' => o.push_str("&gt;"),
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&apos;"),
+            '\r' => o.push_str("&#13;"),
             c if (c as u32) < 0x20 && c != '\t' && c != '\n' => {}
             c => o.push(c),
         }
@@ -148,7 +150,7 @@ fn values(g: u32) -> Vec<Value> {
             }
         }
     }
-    v.sort_by(|a, b| b.len.cmp(&a.len));
+    v.sort_by_key(|b| std::cmp::Reverse(b.len));
     v
 }
 
@@ -220,8 +222,8 @@ struct Bar {
 /// The score as MusicXML text (partwise, version 4.0).
 pub fn write_musicxml(score: &Score<Tick>, opts: &WriteOptions) -> Result<String> {
     let g = opts.divisions;
-    if !(1..=1000).contains(&g) {
-        return Err(bad("MusicXML divisions", format!("{g} is not in 1..=1000")));
+    if !(1..=65535).contains(&g) {
+        return Err(bad("MusicXML divisions", format!("{g} is not in 1..=65535")));
     }
     let tpq = i64::from(score.ticks_per_quarter.max(1));
     let unit = |t: i64| -> i64 { ((t as i128 * i128::from(g) * 2 + i128::from(tpq)) / (2 * i128::from(tpq))) as i64 };
@@ -272,7 +274,11 @@ pub fn write_musicxml(score: &Score<Tick>, opts: &WriteOptions) -> Result<String
     };
     for (i, tr) in tracks.iter().enumerate() {
         let id = format!("P{}", i + 1);
-        let _ = writeln!(x, "    <score-part id=\"{id}\">\n      <part-name>{}</part-name>", esc(&tr.name));
+        let _ = writeln!(
+            x,
+            "    <score-part id=\"{id}\">\n      <part-name>{}</part-name>",
+            esc(&tr.name)
+        );
         if tr.is_drum {
             let keys = drum_keys(tr);
             for k in &keys {
@@ -306,7 +312,12 @@ pub fn write_musicxml(score: &Score<Tick>, opts: &WriteOptions) -> Result<String
     x.push_str("  </part-list>\n");
     for (i, (tr, voices)) in tracks.iter().zip(&tracks_chords).enumerate() {
         let id = format!("P{}", i + 1);
-        let lyrics: BTreeMap<i64, &str> = tr.lyrics.iter().rev().map(|l| (unit(l.time), l.text.as_str())).collect();
+        let lyrics: BTreeMap<i64, &str> = tr
+            .lyrics
+            .iter()
+            .rev()
+            .map(|l| (unit(l.time), l.text.as_str()))
+            .collect();
         let clef = if tr.is_drum {
             "<clef><sign>percussion</sign></clef>"
         } else {
@@ -458,7 +469,11 @@ fn gap(x: &mut String, len: i64, vi: usize, vals: &[Value]) {
         return;
     }
     if vi > 0 {
-        let _ = writeln!(x, "      <forward><duration>{len}</duration><voice>{}</voice></forward>", vi + 1);
+        let _ = writeln!(
+            x,
+            "      <forward><duration>{len}</duration><voice>{}</voice></forward>",
+            vi + 1
+        );
         return;
     }
     let mut left = len;
@@ -478,7 +493,9 @@ fn type_xml(x: &mut String, v: Option<Value>) {
             x.push_str("<dot/>");
         }
         if v.triplet {
-            x.push_str("<time-modification><actual-notes>3</actual-notes><normal-notes>2</normal-notes></time-modification>");
+            x.push_str(
+                "<time-modification><actual-notes>3</actual-notes><normal-notes>2</normal-notes></time-modification>",
+            );
         }
     }
 }
@@ -542,7 +559,11 @@ fn note(x: &mut String, n: NoteOut) {
         x.push_str("</notations>");
     }
     if let Some(l) = n.lyric {
-        let _ = write!(x, "<lyric number=\"1\"><syllabic>single</syllabic><text>{}</text></lyric>", esc(l));
+        let _ = write!(
+            x,
+            "<lyric number=\"1\"><syllabic>single</syllabic><text>{}</text></lyric>",
+            esc(l)
+        );
     }
     x.push_str("</note>\n");
 }
