@@ -457,3 +457,19 @@ fn every_chorale_reads_and_round_trips() {
     // The corpus has 111,412 notes as written; playing repeats out adds more.
     assert!(notes > 111_412, "{notes}");
 }
+
+/// Found by the fuzzer: a zero-length note (a `<duration>0</duration>`)
+/// cannot be notated; the writer gives it one grid step, as documented.
+#[test]
+fn zero_length_notes_are_written_one_grid_step_long() {
+    let x = doc(&format!(r#"<measure number="1">{ATTR}{}{}</measure>"#, n("C", 4, 0, ""), n("D", 4, 2, "")));
+    let s = read(&x);
+    assert_eq!(q(&s, 0), vec![(0.0, 0.0, 60), (0.0, 1.0, 62)]);
+    let opts = WriteOptions {
+        divisions: 480,
+        ..WriteOptions::default()
+    };
+    let back = read(&write_musicxml(&s, &opts).unwrap());
+    assert_eq!(back.tracks[0].notes[0].duration, 1);
+    assert_eq!(q(&back, 0)[1], (0.0, 1.0, 62));
+}
