@@ -462,7 +462,11 @@ fn every_chorale_reads_and_round_trips() {
 /// cannot be notated; the writer gives it one grid step, as documented.
 #[test]
 fn zero_length_notes_are_written_one_grid_step_long() {
-    let x = doc(&format!(r#"<measure number="1">{ATTR}{}{}</measure>"#, n("C", 4, 0, ""), n("D", 4, 2, "")));
+    let x = doc(&format!(
+        r#"<measure number="1">{ATTR}{}{}</measure>"#,
+        n("C", 4, 0, ""),
+        n("D", 4, 2, "")
+    ));
     let s = read(&x);
     assert_eq!(q(&s, 0), vec![(0.0, 0.0, 60), (0.0, 1.0, 62)]);
     let opts = WriteOptions {

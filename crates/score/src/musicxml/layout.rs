@@ -17,6 +17,8 @@ pub(crate) struct RawNote {
     pub tie_start: bool,
     pub tie_stop: bool,
     pub unpitched: bool,
+    /// Byte offset of the `<note>` in the XML text, for warnings.
+    pub at: usize,
     /// (verse number, text) of each `<lyric>`.
     pub lyrics: Vec<(u32, String)>,
 }
@@ -56,6 +58,8 @@ pub(crate) struct MeasureData {
 /// One part, as collected.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PartData {
+    /// The part in words for warnings: `P1 (Soprano)`.
+    pub label: String,
     pub name: String,
     pub program: Option<u8>,
     pub channel: Option<u8>,
@@ -190,7 +194,17 @@ fn chord_track(mut chords: Vec<(i64, Harmony)>, end: i64) -> Track<Tick> {
 /// input (huge durations, runaway repeats) cannot overflow a sum.
 const MAX_TIME: i64 = 1 << 52;
 
-type Warn<'w> = dyn FnMut(Option<usize>, String) -> Result<()> + 'w;
+/// Report a warning: part index, byte offset, message.
+type Warn<'w> = dyn FnMut(Option<usize>, usize, String) -> Result<()> + 'w;
+
+/// A note laid out in playing order, with what tie joining and its warnings need.
+struct Laid<'m> {
+    note: Note<Tick>,
+    tie_start: bool,
+    tie_stop: bool,
+    measure: &'m str,
+    at: usize,
+}
 
 /// Lay out every part along the playing order of the first part's barlines
 /// and build the score.
@@ -245,18 +259,20 @@ pub(crate) fn build(parts: Vec<PartData>, tpq: u16, opts: &ReadOptions, warn: &m
         track.is_drum = p.is_drum || channel == 9;
         let mut plays = vec![0u32; p.measures.len()];
         // Notes in playing order, with their tie flags, before joining.
-        let mut laid: Vec<(Note<Tick>, bool, bool)> = Vec::new();
+        let mut laid: Vec<Laid> = Vec::new();
         for (&i, &start) in order.iter().zip(&starts) {
             let Some(m) = p.measures.get(i) else { continue };
             plays[i] += 1;
             let verse = plays[i];
             for r in &m.notes {
                 let time = start.saturating_add(r.onset).min(MAX_TIME);
-                laid.push((
-                    Note::new(time, r.duration, r.pitch, r.velocity),
-                    r.tie_start,
-                    r.tie_stop,
-                ));
+                laid.push(Laid {
+                    note: Note::new(time, r.duration, r.pitch, r.velocity),
+                    tie_start: r.tie_start,
+                    tie_stop: r.tie_stop,
+                    measure: &m.number,
+                    at: r.at,
+                });
                 let lyric = r
                     .lyrics
                     .iter()
@@ -276,7 +292,7 @@ pub(crate) fn build(parts: Vec<PartData>, tpq: u16, opts: &ReadOptions, warn: &m
             keys.extend(m.keys.iter().map(|&(t, k, mi)| (at(t), k, mi)));
             harmonies.extend(m.harmonies.iter().map(|(t, h)| (at(*t), h.clone())));
         }
-        track.notes = join_ties(laid, pi, warn)?;
+        track.notes = join_ties(laid, pi, &p.label, warn)?;
         track.sort_inplace();
         score.tracks.push(track);
     }
@@ -328,37 +344,38 @@ pub(crate) fn build(parts: Vec<PartData>, tpq: u16, opts: &ReadOptions, warn: &m
 /// stop out where a tie runs into a second ending, and music21 joins those
 /// too). A tie stop with nothing to continue starts a new note, with a
 /// warning.
-fn join_ties(mut laid: Vec<(Note<Tick>, bool, bool)>, part: usize, warn: &mut Warn) -> Result<Vec<Note<Tick>>> {
+fn join_ties(mut laid: Vec<Laid>, part: usize, label: &str, warn: &mut Warn) -> Result<Vec<Note<Tick>>> {
     // Stable: notes at one onset keep their document order.
-    laid.sort_by_key(|(n, _, _)| n.time);
+    laid.sort_by_key(|l| l.note.time);
     let mut out: Vec<Note<Tick>> = Vec::with_capacity(laid.len());
     // Indices into `out` of notes whose tie started and is not yet continued.
     let mut open: Vec<usize> = Vec::new();
-    for (note, start, stop) in laid {
+    for l in laid {
+        let note = l.note;
         if let Some(k) = open
             .iter()
             .position(|&o| out[o].pitch == note.pitch && out[o].end() == note.time)
         {
             let o = open[k];
             out[o].duration = out[o].duration.saturating_add(note.duration).min(MAX_TIME);
-            if !start {
+            if !l.tie_start {
                 open.swap_remove(k);
             }
             continue;
         }
-        if stop {
+        if l.tie_stop {
             warn(
                 Some(part),
+                l.at,
                 format!(
-                    "part {}: tie into pitch {} at tick {} has no tied note before it; kept as a new note",
-                    part + 1,
-                    note.pitch,
-                    note.time
+                    "part {label}, measure {}, <note>: tie into pitch {} (tick {}) has no tied note of that pitch \
+                     ending there; kept as a new note",
+                    l.measure, note.pitch, note.time
                 ),
             )?;
         }
         out.push(note);
-        if start {
+        if l.tie_start {
             open.push(out.len() - 1);
         }
     }
@@ -430,17 +447,24 @@ mod tests {
     #[test]
     fn ties_join_only_adjacent_notes_of_the_same_pitch() {
         let mut warns = Vec::new();
+        let l = |note, tie_start, tie_stop| Laid {
+            note,
+            tie_start,
+            tie_stop,
+            measure: "1",
+            at: 0,
+        };
         let laid = vec![
-            (Note::new(0, 10, 60, 64), true, false),
-            (Note::new(0, 10, 64, 64), false, false),
-            (Note::new(10, 5, 60, 64), true, true),
-            (Note::new(15, 5, 60, 64), false, true),
-            (Note::new(30, 5, 62, 64), false, true),
+            l(Note::new(0, 10, 60, 64), true, false),
+            l(Note::new(0, 10, 64, 64), false, false),
+            l(Note::new(10, 5, 60, 64), true, true),
+            l(Note::new(15, 5, 60, 64), false, true),
+            l(Note::new(30, 5, 62, 64), false, true),
             // A tie start with no stop still continues into the next note.
-            (Note::new(40, 5, 65, 64), true, false),
-            (Note::new(45, 5, 65, 64), false, false),
+            l(Note::new(40, 5, 65, 64), true, false),
+            l(Note::new(45, 5, 65, 64), false, false),
         ];
-        let out = join_ties(laid, 0, &mut |_, w| {
+        let out = join_ties(laid, 0, "P1", &mut |_, _, w| {
             warns.push(w);
             Ok(())
         })

@@ -152,9 +152,9 @@ pub fn read_musicxml(bytes: &[u8], opts: &ReadOptions) -> Result<ReadResult> {
         });
         data.push(r.part(pi, id, &info, measures)?);
     }
-    let built = layout::build(data, r.tpq, opts, &mut |part, msg| {
+    let built = layout::build(data, r.tpq, opts, &mut |part, offset, msg| {
         let w = Warning {
-            at: Location { track: part, offset: 0 },
+            at: Location { track: part, offset },
             message: msg,
         };
         if opts.strict {
@@ -539,6 +539,11 @@ impl<'a, 'i> Reader<'a, 'i> {
 
     fn part(&mut self, pi: usize, id: &str, info: &PartInfo, measures: &[MeasureRef]) -> Result<PartData> {
         let mut out = PartData {
+            label: if info.name.is_empty() {
+                id.to_owned()
+            } else {
+                format!("{id} ({})", info.name)
+            },
             name: info.name.clone(),
             program: info.program,
             channel: info.channel,
@@ -878,6 +883,7 @@ impl<'a, 'i> Reader<'a, 'i> {
             tie_start: tie_start && !grace,
             tie_stop: tie_stop && !grace,
             unpitched,
+            at: e.range().start,
             lyrics,
         });
         if grace {
