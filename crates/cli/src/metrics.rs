@@ -322,6 +322,18 @@ fn histograms(generated: &[FileMetrics], reference: Option<&[FileMetrics]>) -> R
             let hl = format!("{hi:.3}");
             crate::roll::text(&root, right - 8 * hl.len() as i32, y1 + 6, &hl, RGBColor(60, 60, 60));
         }
+        let (lx, ly) = ((2 * cw) as i32 + 12, (3 * ch) as i32 + 40);
+        crate::roll::text(&root, lx, ly, "blue: generated (or the file)", RGBColor(60, 110, 200));
+        if reference.is_some() {
+            crate::roll::text(&root, lx, ly + 14, "orange: reference", RGBColor(230, 140, 40));
+        }
+        crate::roll::text(
+            &root,
+            lx,
+            ly + 28,
+            "bars: share of files, 20 bins",
+            RGBColor(60, 60, 60),
+        );
         root.present()?;
     }
     let img = image::RgbImage::from_raw(width, height, buf).context("picture buffer has the wrong size")?;

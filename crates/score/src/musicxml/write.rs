@@ -15,7 +15,10 @@
 //!   chords into as few voices as keep each voice a sequence; each voice is
 //!   written bar by bar, with rests (voice 1) or `<forward>` (other voices)
 //!   in the gaps. A chord crossing a barline, or lasting longer than a
-//!   notated value (plain, dotted or triplet), is split into tied notes.
+//!   notated value (plain, dotted or triplet), is split into tied notes,
+//!   longest value first; a remainder that no value fits (e.g. 5/12 of a
+//!   quarter on a grid of 12) is written as one note without a `<type>`,
+//!   which MusicXML allows and readers time by its `<duration>`.
 //!   Spelling follows the key: sharps in sharp keys and C, flats otherwise.
 //! - Tempo changes are written in the first part as metronome marks with
 //!   `<sound tempo>` (exact to the microsecond per quarter), velocities as
