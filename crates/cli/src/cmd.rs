@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use fugue_score::io::write_atomic;
 use fugue_score::midi::{read_midi, write_midi, MidiFormat, ReadOptions, ReadResult};
+use fugue_score::musicxml;
 use fugue_score::{Score, Tick, Warning};
 use serde::Serialize;
 use std::io::Write;
@@ -23,14 +24,16 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Describe a MIDI or score-JSON file (the embedded sample when no file is given).
+    /// Describe a MIDI, MusicXML or score-JSON file (the embedded sample when no file is given).
     Info(InfoArgs),
-    /// Convert between MIDI and JSON (format from the extension), or rewrite MIDI.
+    /// Convert between MIDI, MusicXML (.musicxml/.xml/.mxl) and JSON (format from the extension).
     Convert(ConvertArgs),
     /// Draw a piano-roll picture (PNG).
     Roll(RollArgs),
     /// Turn a score into the tokens of an encoding scheme.
     Tokenize(crate::tokenize::TokenizeArgs),
+    /// Symbolic-music metrics (muspy's definitions) of a file or folder; compare with a reference folder.
+    Metrics(crate::metrics::MetricsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -38,11 +41,17 @@ pub struct ReadArgs {
     /// Turn reader warnings into errors.
     #[arg(long)]
     pub strict: bool,
+    /// MusicXML: keep grace notes (as 32nd notes) instead of dropping them.
+    #[arg(long)]
+    pub grace_notes: bool,
+    /// MusicXML: read measures as written, without playing out repeats and voltas.
+    #[arg(long)]
+    pub no_repeats: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct InfoArgs {
-    /// A .mid/.midi/.rmi/.kar or .json file.
+    /// A .mid/.midi/.rmi/.kar, .musicxml/.xml/.mxl or .json file.
     pub file: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -61,9 +70,9 @@ pub enum SmfType {
 
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
-    /// Input (.mid/.midi/.rmi/.kar or .json).
+    /// Input (.mid/.midi/.rmi/.kar, .musicxml/.xml/.mxl or .json).
     pub input: PathBuf,
-    /// Output (.mid/.midi or .json).
+    /// Output (.mid/.midi, .musicxml/.xml, .mxl or .json).
     pub output: PathBuf,
     /// Replace the output if it exists.
     #[arg(long)]
@@ -71,13 +80,16 @@ pub struct ConvertArgs {
     /// SMF type of a MIDI output.
     #[arg(long, value_enum, default_value = "1")]
     pub smf_type: SmfType,
+    /// MusicXML output: the quantization grid, in divisions per quarter note.
+    #[arg(long, default_value_t = 12)]
+    pub divisions: u32,
     #[command(flatten)]
     pub read: ReadArgs,
 }
 
 #[derive(Args, Debug)]
 pub struct RollArgs {
-    /// Input (.mid/.midi/.rmi/.kar or .json).
+    /// Input (.mid/.midi/.rmi/.kar, .musicxml/.xml/.mxl or .json).
     pub input: PathBuf,
     /// The PNG to write.
     #[arg(short, long)]
@@ -107,6 +119,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Convert(a) => convert(a),
         Command::Roll(a) => crate::roll::run(a),
         Command::Tokenize(a) => crate::tokenize::run(a),
+        Command::Metrics(a) => crate::metrics::run(a),
     }
 }
 
@@ -115,6 +128,10 @@ pub fn run(cli: Cli) -> Result<()> {
 pub enum Kind {
     Midi,
     Json,
+    /// Uncompressed MusicXML (`.musicxml`, `.xml`).
+    MusicXml,
+    /// Compressed MusicXML (`.mxl`).
+    Mxl,
 }
 
 pub fn kind_of(path: &Path) -> Result<Kind> {
@@ -125,9 +142,14 @@ pub fn kind_of(path: &Path) -> Result<Kind> {
     match ext.as_str() {
         "mid" | "midi" | "rmi" | "kar" | "smf" => Ok(Kind::Midi),
         "json" => Ok(Kind::Json),
-        "" => bail!("{}: no file extension; use .mid or .json", path.display()),
+        "musicxml" | "xml" => Ok(Kind::MusicXml),
+        "mxl" => Ok(Kind::Mxl),
+        "" => bail!(
+            "{}: no file extension; use .mid, .musicxml, .mxl or .json",
+            path.display()
+        ),
         other => bail!(
-            "{}: unsupported file type '.{other}' (fugue reads .mid/.midi/.rmi/.kar and .json)",
+            "{}: unsupported file type '.{other}' (fugue reads .mid/.midi/.rmi/.kar, .musicxml/.xml/.mxl and .json)",
             path.display()
         ),
     }
@@ -147,6 +169,31 @@ pub fn load(path: &Path, read: &ReadArgs) -> Result<Loaded> {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             let r = read_midi(&bytes, &opts).map_err(|e| e.with_path(path))?;
             Ok(from_midi(r))
+        }
+        Kind::MusicXml | Kind::Mxl => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let opts = musicxml::ReadOptions {
+                strict: read.strict,
+                grace: if read.grace_notes {
+                    musicxml::GraceNotes::Short
+                } else {
+                    musicxml::GraceNotes::Drop
+                },
+                expand_repeats: !read.no_repeats,
+                ..musicxml::ReadOptions::default()
+            };
+            let r = musicxml::read_musicxml(&bytes, &opts).map_err(|e| e.with_path(path))?;
+            let format = format!(
+                "MusicXML {}{}{}",
+                r.version.as_deref().unwrap_or("(no version)"),
+                if r.timewise { ", timewise" } else { ", partwise" },
+                if r.compressed { ", compressed" } else { "" }
+            );
+            Ok(Loaded {
+                score: r.score,
+                warnings: r.warnings,
+                format,
+            })
         }
         Kind::Json => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -360,6 +407,18 @@ fn convert(a: ConvertArgs) -> Result<()> {
                 SmfType::One => MidiFormat::Type1,
             };
             write_midi(&loaded.score, fmt).with_context(|| format!("cannot write {}", a.output.display()))?
+        }
+        Kind::MusicXml | Kind::Mxl => {
+            let opts = musicxml::WriteOptions {
+                divisions: a.divisions,
+                ..musicxml::WriteOptions::default()
+            };
+            let written = if out_kind == Kind::Mxl {
+                musicxml::write_mxl(&loaded.score, &opts)
+            } else {
+                musicxml::write_musicxml(&loaded.score, &opts).map(String::into_bytes)
+            };
+            written.with_context(|| format!("cannot write {}", a.output.display()))?
         }
         Kind::Json => {
             let mut v = serde_json::to_vec(&loaded.score)?;

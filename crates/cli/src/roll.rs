@@ -28,7 +28,13 @@ const PALETTE: [(u8, u8, u8); 8] = [
 
 const NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
 
-fn text<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, x: i32, y: i32, s: &str, c: RGBColor) {
+pub(crate) fn text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    x: i32,
+    y: i32,
+    s: &str,
+    c: RGBColor,
+) {
     for (i, ch) in s.chars().enumerate() {
         let Some(glyph) = font8x8::BASIC_FONTS.get(ch) else {
             continue;

@@ -285,3 +285,108 @@ fn tokenize_folder_resumes_refuses_other_runs_and_decodes() {
     ]);
     assert!(stderr(&r).contains("num_velocities"), "{}", stderr(&r));
 }
+
+/// A small MusicXML file: a C major scale fragment with a tie and a chord.
+const MUSICXML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<score-partwise version="3.1"><part-list><score-part id="P1"><part-name>Flute</part-name>
+<midi-instrument id="P1-I1"><midi-channel>1</midi-channel><midi-program>74</midi-program></midi-instrument></score-part></part-list>
+<part id="P1"><measure number="1"><attributes><divisions>1</divisions><key><fifths>0</fifths></key>
+<time><beats>4</beats><beat-type>4</beat-type></time></attributes>
+<note><pitch><step>C</step><octave>5</octave></pitch><duration>1</duration></note>
+<note><pitch><step>D</step><octave>5</octave></pitch><duration>1</duration></note>
+<note><pitch><step>E</step><octave>5</octave></pitch><duration>2</duration><tie type="start"/></note>
+<note><chord/><pitch><step>C</step><octave>5</octave></pitch><duration>2</duration></note>
+</measure><measure number="2"><note><pitch><step>E</step><octave>5</octave></pitch><duration>2</duration><tie type="stop"/></note>
+<note><rest/><duration>2</duration></note></measure></part></score-partwise>"#;
+
+#[test]
+fn musicxml_converts_to_json_midi_and_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = tmp(&dir, "in.musicxml");
+    std::fs::write(&src, MUSICXML).unwrap();
+    let o = fugue(&["info", src.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(info["notes"], 4);
+    assert_eq!(info["tracks"][0]["name"], "Flute");
+    assert_eq!(info["tracks"][0]["program"], 73);
+    for out in ["out.mxl", "out.musicxml", "out.mid"] {
+        let p = tmp(&dir, out);
+        let o = fugue(&["convert", src.to_str().unwrap(), p.to_str().unwrap()]);
+        assert!(o.status.success(), "{out}: {}", stderr(&o));
+        let json = tmp(&dir, &format!("{out}.json"));
+        let o = fugue(&["convert", p.to_str().unwrap(), json.to_str().unwrap()]);
+        assert!(o.status.success(), "{out}: {}", stderr(&o));
+        let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let tpq = s["ticks_per_quarter"].as_i64().unwrap();
+        // Simultaneous notes come in each format's own order: compare as sets.
+        let mut notes: Vec<(i64, i64, i64)> = s["tracks"][0]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                (
+                    n["time"].as_i64().unwrap(),
+                    n["duration"].as_i64().unwrap(),
+                    n["pitch"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        notes.sort_unstable();
+        let q = |x: i64| x * tpq;
+        assert_eq!(
+            notes,
+            vec![(0, q(1), 72), (q(1), q(1), 74), (q(2), q(2), 72), (q(2), q(4), 76)],
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn broken_musicxml_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = tmp(&dir, "bad.mxl");
+    std::fs::write(&src, b"PK\x03\x04 not really a zip").unwrap();
+    let o = fugue(&["info", src.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("bad.mxl") && e.contains("zip archive"), "{e}");
+}
+
+#[test]
+fn metrics_of_a_file_and_of_a_folder_against_a_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = tmp(&dir, "in.musicxml");
+    std::fs::write(&src, MUSICXML).unwrap();
+    let o = fugue(&["metrics", src.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(m["pitch_range"], 4);
+    assert_eq!(m["n_pitch_classes_used"], 3);
+    assert_eq!(m["scale_consistency"], 1.0);
+    assert_eq!(m["measure_resolution"], 1920);
+    assert!(m["drum_pattern_consistency"].is_null());
+    for k in [
+        "pitch_class_entropy",
+        "empty_beat_rate",
+        "groove_consistency",
+        "polyphony",
+    ] {
+        assert!(m[k].is_number(), "{k}");
+    }
+    // A folder against a reference folder, with the histogram picture.
+    let sample_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
+    let png = tmp(&dir, "h.png");
+    let o = fugue(&[
+        "metrics",
+        dir.path().to_str().unwrap(),
+        "--reference",
+        sample_dir.to_str().unwrap(),
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("pitch_class_entropy") && text.contains("OA"), "{text}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+}

@@ -1,19 +1,25 @@
 //! The crate's error and warning types.
 //!
 //! Every error names the file (when there is one) and the place inside it:
-//! the MIDI track and the byte offset from the start of the file. Reading is
+//! for MIDI the track and the byte offset from the start of the file, for
+//! MusicXML the element, part, measure and line. Reading is
 //! lenient: problems that leave a usable score are [`Warning`]s, returned next
 //! to the score; `strict` reading turns the first warning into an error.
 
 use std::fmt;
 use std::path::PathBuf;
 
-/// Where in a MIDI file something happened.
+/// Where in a file something happened.
+///
+/// For MIDI: the track chunk and the byte offset from the start of the file.
+/// For MusicXML: the part (0-based, in document order) and the byte offset
+/// in the XML text (of the root file, for a compressed `.mxl`); the warning's
+/// message names the part, measure and element in words.
 #[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Location {
-    /// The MIDI track chunk (0-based), when inside one.
+    /// The MIDI track chunk or MusicXML part (0-based), when inside one.
     pub track: Option<usize>,
-    /// The byte offset from the start of the file.
+    /// The byte offset from the start of the file (MIDI) or XML text (MusicXML).
     pub offset: usize,
 }
 
@@ -51,6 +57,18 @@ pub enum ScoreError {
         path: Option<PathBuf>,
         /// Where the reader stopped.
         at: Location,
+        /// What was wrong.
+        message: String,
+    },
+    /// The bytes are not a MusicXML score we can read (broken XML, a zip
+    /// archive without a score, a duration with no `<divisions>`...).
+    #[error("{}: not a readable MusicXML file at {element}: {message}", display_path(path))]
+    MusicXml {
+        /// The file, when read from one.
+        path: Option<PathBuf>,
+        /// The element where reading stopped, with its place (part, measure,
+        /// line), e.g. `part P1 (Soprano), measure 3, <note> (line 120)`.
+        element: String,
         /// What was wrong.
         message: String,
     },
@@ -109,6 +127,11 @@ impl ScoreError {
             ScoreError::Midi { at, message, .. } => ScoreError::Midi {
                 path: Some(file),
                 at,
+                message,
+            },
+            ScoreError::MusicXml { element, message, .. } => ScoreError::MusicXml {
+                path: Some(file),
+                element,
                 message,
             },
             ScoreError::Strict { warning, .. } => ScoreError::Strict {

@@ -4,7 +4,8 @@
 //! public fields ([`Score`], [`Track`], [`Note`], [`Tempo`], ...), time units
 //! as types ([`Tick`], [`Quarter`], [`Second`]) with explicit conversion
 //! through the tempo map, transforms as pure/in-place pairs, piano-rolls and
-//! struct-of-arrays views, and lossless MIDI reading and writing.
+//! struct-of-arrays views, lossless MIDI reading and writing, and MusicXML
+//! reading (`.xml`, `.musicxml`, `.mxl`) and writing.
 //!
 //! ```
 //! use fugue_score::{midi, Note, Score, Tick, Track};
@@ -27,6 +28,7 @@
 pub mod error;
 pub mod io;
 pub mod midi;
+pub mod musicxml;
 pub mod ops;
 pub mod pianoroll;
 pub mod score;
