@@ -150,8 +150,10 @@ pub fn render(score: &Score<Tick>, width: u32, height: u32, start: Option<f64>, 
             }
             let x = x_of(t);
             root.draw(&PathElement::new(vec![(x, top), (x, bottom)], RGBColor(205, 205, 215)))?;
-            if i64::from(x) - i64::from(last_label) > 40 {
-                text(&root, x + 2, bottom + 4, &(i + 1).to_string(), RGBColor(90, 90, 90));
+            let label = (i + 1).to_string();
+            let fits = x + 2 + 8 * label.len() as i32 <= width as i32;
+            if i64::from(x) - i64::from(last_label) > 40 && fits {
+                text(&root, x + 2, bottom + 4, &label, RGBColor(90, 90, 90));
                 last_label = x;
             }
         }

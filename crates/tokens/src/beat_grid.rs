@@ -312,24 +312,6 @@ impl Grid {
         out
     }
 
-    /// The three tokens of a note: pitch (or drum pitch), velocity if used,
-    /// and duration at the section's ticks per beat.
-    pub fn note_tokens(&self, note: &Note<Tick>, drum: bool, ticks_per_beat: i64) -> Result<Vec<Token>, TokenError> {
-        let mut v = Vec::with_capacity(3);
-        v.push(self.pitch_token(note.pitch, drum));
-        if self.config.use_velocities {
-            v.push(Token::Velocity(note.velocity));
-        }
-        let d = self.duration_token(note.duration, ticks_per_beat).ok_or_else(|| {
-            TokenError::Encode(format!(
-                "note at tick {} lasts {} ticks, not a duration of the grid (preprocess first)",
-                note.time, note.duration
-            ))
-        })?;
-        v.push(Token::Duration(d));
-        Ok(v)
-    }
-
     /// The pitch-type token of a note.
     pub fn pitch_token(&self, pitch: u8, drum: bool) -> Token {
         if drum && self.config.use_pitchdrum_tokens {
@@ -337,6 +319,31 @@ impl Grid {
         } else {
             Token::Pitch(pitch)
         }
+    }
+
+    /// Push the tokens of a note (pitch or drum pitch, velocity if used,
+    /// duration at the section's ticks per beat), each at `time`.
+    pub fn push_note_tokens(
+        &self,
+        note: &Note<Tick>,
+        drum: bool,
+        ticks_per_beat: i64,
+        tokens: &mut Vec<Token>,
+        ticks: &mut Vec<i64>,
+    ) -> Result<(), TokenError> {
+        let d = self.duration_token(note.duration, ticks_per_beat).ok_or_else(|| {
+            TokenError::Encode(format!(
+                "note at tick {} lasts {} ticks, not a duration of the grid (preprocess first)",
+                note.time, note.duration
+            ))
+        })?;
+        tokens.push(self.pitch_token(note.pitch, drum));
+        if self.config.use_velocities {
+            tokens.push(Token::Velocity(note.velocity));
+        }
+        tokens.push(Token::Duration(d));
+        ticks.resize(tokens.len(), note.time);
+        Ok(())
     }
 
     /// Bring a score onto the grid (see the module docs).

@@ -182,10 +182,8 @@ impl Tokenizer for Remi {
                     }
                     GridEvent::Note(note) => {
                         let tpb = Grid::ticks_per_beat(bars.ts.1, tpq);
-                        for t in self.grid.note_tokens(note, tr.is_drum, tpb)? {
-                            tokens.push(t);
-                            ticks.push(time);
-                        }
+                        self.grid
+                            .push_note_tokens(note, tr.is_drum, tpb, &mut tokens, &mut ticks)?;
                     }
                 }
             }

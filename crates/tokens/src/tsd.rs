@@ -113,10 +113,8 @@ impl Tokenizer for Tsd {
                         ticks.push(time);
                     }
                     GridEvent::Note(note) => {
-                        for t in self.grid.note_tokens(note, tr.is_drum, tpb)? {
-                            tokens.push(t);
-                            ticks.push(time);
-                        }
+                        self.grid
+                            .push_note_tokens(note, tr.is_drum, tpb, &mut tokens, &mut ticks)?;
                     }
                 }
             }

@@ -2,8 +2,8 @@
 
 use crate::error::TokenError;
 use crate::token::Token;
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// An ordered list of tokens; a token's id is its position.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct Vocab {
 impl Vocab {
     /// A vocabulary from tokens in id order. Duplicates are an error.
     pub fn new(tokens: Vec<Token>) -> Result<Self, TokenError> {
-        let mut ids = HashMap::with_capacity(tokens.len());
+        let mut ids = HashMap::with_capacity_and_hasher(tokens.len(), Default::default());
         for (i, t) in tokens.iter().enumerate() {
             if ids.insert(*t, i as u32).is_some() {
                 return Err(TokenError::Config {
@@ -52,7 +52,7 @@ impl Vocab {
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                self.id(t).ok_or(TokenError::NotInVocab {
+                self.id(t).ok_or_else(|| TokenError::NotInVocab {
                     token: t.to_string(),
                     index: i,
                 })
@@ -64,7 +64,7 @@ impl Vocab {
         ids.iter()
             .enumerate()
             .map(|(i, &id)| {
-                self.token(id).ok_or(TokenError::UnknownId {
+                self.token(id).ok_or_else(|| TokenError::UnknownId {
                     id,
                     index: i,
                     size: self.len(),
