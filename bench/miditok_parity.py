@@ -62,7 +62,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fugue", required=True)
     ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
-    ap.add_argument("--scheme", default="remi", choices=["remi", "tsd"])
+    ap.add_argument("--scheme", default="remi", choices=["remi", "tsd", "midilike"])
     ap.add_argument("--corpus", default=",".join(CORPORA))
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)

@@ -19,14 +19,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fugue", required=True)
     ap.add_argument("--corpus", default="pop909", choices=list(CORPORA))
-    ap.add_argument("--scheme", default="remi", choices=["remi", "tsd"])
+    ap.add_argument("--scheme", default="remi", choices=["remi", "tsd", "midilike"])
     ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     root = os.path.join(a.data, CORPORA[a.corpus])
     files = sorted(glob.glob(os.path.join(root, "**", "*.mid"), recursive=True))
     import miditok
-    tok = {"remi": miditok.REMI, "tsd": miditok.TSD}[a.scheme]()
+    tok = {"remi": miditok.REMI, "tsd": miditok.TSD, "midilike": miditok.MIDILike}[a.scheme]()
     for f in files[:5]:
         tok.encode(f)  # warm-up (imports, caches)
     mt_times, mt_tokens = [], 0

@@ -14,6 +14,7 @@ use fugue_data::shards::{write_shard, FailedFile, FileEntry, Manifest};
 use fugue_score::io::write_atomic;
 use fugue_score::midi::{read_midi_file, write_midi, MidiFormat, ReadOptions};
 use fugue_tokens::beat_grid::BeatConfig;
+use fugue_tokens::midi_like::MidiLike;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
 use fugue_tokens::tsd::Tsd;
@@ -30,6 +31,8 @@ pub enum Scheme {
     Remi,
     /// TSD (time shift, duration), MidiTok-compatible.
     Tsd,
+    /// MIDI-Like (note-on, note-off, time shift), MidiTok-compatible.
+    Midilike,
     /// Performance events (Oore et al. 2018).
     Performance,
 }
@@ -134,6 +137,13 @@ fn from_value(
             let (c, v) = parse::<BeatConfig>(value, name)?;
             (
                 Box::new(Tsd::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
+        }
+        Scheme::Midilike => {
+            let (c, v) = parse::<BeatConfig>(value, name)?;
+            (
+                Box::new(MidiLike::new(c).with_context(|| format!("{name}: invalid config"))?),
                 v,
             )
         }

@@ -346,8 +346,26 @@ impl Grid {
         Ok(())
     }
 
-    /// Bring a score onto the grid (see the module docs).
+    /// Bring a score onto the grid (see the module docs), for schemes that
+    /// write note durations as tokens.
     pub fn preprocess(&self, score: &Score<Tick>) -> (Score<Tick>, Report) {
+        self.preprocess_with(score, false)
+    }
+
+    /// Bring a score onto the grid for note-on/note-off schemes (MIDI-Like):
+    /// durations are not snapped to duration tokens; with several
+    /// denominators both ends of a note go to their section's grid (a note
+    /// that collapses keeps one grid step). Notes of one pitch that overlap
+    /// are paired first in, first out, as decoding pairs note-offs.
+    pub fn preprocess_on_off(&self, score: &Score<Tick>) -> (Score<Tick>, Report) {
+        let (mut s, report) = self.preprocess_with(score, true);
+        for t in &mut s.tracks {
+            fifo_pairing(&mut t.notes);
+        }
+        (s, report)
+    }
+
+    fn preprocess_with(&self, score: &Score<Tick>, on_off: bool) -> (Score<Tick>, Report) {
         let c = &self.config;
         let mut report = Report {
             notes_in: score.note_count(),
@@ -453,29 +471,38 @@ impl Grid {
                 n.velocity = v;
             }
             if let Some(steps) = &step_sections {
-                let mut grid_start = 0;
-                let mut k = 0;
-                for n in &mut t.notes {
-                    while k + 1 < steps.len() && n.time >= steps[k].0 {
-                        grid_start = steps[k].0;
-                        k += 1;
-                    }
+                let snap = |x: i64| {
+                    let k = steps.partition_point(|s| s.0 <= x).min(steps.len() - 1);
+                    let grid_start = if k == 0 { 0 } else { steps[k - 1].0 };
                     let step = steps[k].1.max(1);
-                    let q = round_half_even((n.time - grid_start) as f64 / step as f64) * step + grid_start;
+                    (
+                        round_half_even((x - grid_start) as f64 / step as f64) * step + grid_start,
+                        step,
+                    )
+                };
+                for n in &mut t.notes {
+                    let (q, step) = snap(n.time);
+                    if on_off {
+                        // Both ends to their own section's grid.
+                        let (end, _) = snap(n.time + n.duration);
+                        n.duration = if end <= q { step } else { end - q };
+                    }
                     report.onsets_moved += usize::from(q != n.time);
                     n.time = q;
                 }
             }
-            let mut k = 0;
-            let mut table = self.duration_ticks(tpb_sections[0].1);
-            for n in &mut t.notes {
-                while k + 1 < tpb_sections.len() && n.time >= tpb_sections[k].0 {
-                    k += 1;
-                    table = self.duration_ticks(tpb_sections[k].1);
+            if !on_off {
+                let mut k = 0;
+                let mut table = self.duration_ticks(tpb_sections[0].1);
+                for n in &mut t.notes {
+                    while k + 1 < tpb_sections.len() && n.time >= tpb_sections[k].0 {
+                        k += 1;
+                        table = self.duration_ticks(tpb_sections[k].1);
+                    }
+                    let d = closest(&table, n.duration);
+                    report.durations_changed += usize::from(d != n.duration);
+                    n.duration = d;
                 }
-                let d = closest(&table, n.duration);
-                report.durations_changed += usize::from(d != n.duration);
-                n.duration = d;
             }
             out_tracks.push(t);
         }
@@ -506,6 +533,27 @@ pub fn track_events<'a>(sigs: &[TimeSignature<Tick>], track: &'a Track<Tick>) ->
     events.extend(track.notes.iter().map(|n| (n.time, GridEvent::Note(n))));
     events.sort_by_key(|e| e.0);
     events
+}
+
+/// Re-pair the ends of overlapping notes of one pitch first in, first out:
+/// the k-th note to start gets the k-th end. Token streams of note-on/off
+/// schemes cannot tell the pairings apart, so this is the pairing decoding
+/// gives back.
+fn fifo_pairing(notes: &mut [Note<Tick>]) {
+    let mut by_pitch: Vec<Vec<usize>> = vec![Vec::new(); 128];
+    for (i, n) in notes.iter().enumerate() {
+        by_pitch[usize::from(n.pitch.min(127))].push(i);
+    }
+    for idx in by_pitch.iter().filter(|v| v.len() > 1) {
+        let mut ends: Vec<i64> = idx.iter().map(|&i| notes[i].end()).collect();
+        if ends.is_sorted() {
+            continue;
+        }
+        ends.sort_unstable();
+        for (&i, e) in idx.iter().zip(ends) {
+            notes[i].duration = e - notes[i].time;
+        }
+    }
 }
 
 /// The nearest value of an ascending table (a tie goes to the larger value),

@@ -12,6 +12,7 @@
 //! - [`remi`]: REMI (Huang & Yang 2020), MidiTok-compatible, over the shared
 //!   [`beat_grid`].
 //! - [`tsd`]: TSD (time shift, duration), MidiTok-compatible, same grid.
+//! - [`midi_like`]: MIDI-Like (note-on/note-off), MidiTok-compatible, same grid.
 //!
 //! This crate knows nothing of tensors or models.
 #![warn(missing_docs)]
@@ -19,6 +20,7 @@
 pub mod beat_grid;
 pub mod error;
 pub mod grammar;
+pub mod midi_like;
 pub mod performance;
 pub mod remi;
 pub mod token;

@@ -78,6 +78,10 @@ pub enum Token {
     NoteOn(u8),
     /// A note ends (MIDI-Like).
     NoteOff(u8),
+    /// A drum note starts (MIDI-Like with drum tokens).
+    DrumOn(u8),
+    /// A drum note ends (MIDI-Like with drum tokens).
+    DrumOff(u8),
     /// A time-signature change.
     TimeSig(u8, u8),
     /// Performance events: a note starts (Oore et al. 2018).
@@ -113,6 +117,10 @@ pub enum TokenType {
     NoteOn,
     /// `NoteOff`.
     NoteOff,
+    /// `DrumOn`.
+    DrumOn,
+    /// `DrumOff`.
+    DrumOff,
     /// `TimeSig`.
     TimeSig,
     /// Performance `NOTE_ON`.
@@ -139,6 +147,8 @@ impl Token {
             Token::TimeShift(_) => TokenType::TimeShift,
             Token::NoteOn(_) => TokenType::NoteOn,
             Token::NoteOff(_) => TokenType::NoteOff,
+            Token::DrumOn(_) => TokenType::DrumOn,
+            Token::DrumOff(_) => TokenType::DrumOff,
             Token::TimeSig(..) => TokenType::TimeSig,
             Token::PerfNoteOn(_) => TokenType::PerfNoteOn,
             Token::PerfNoteOff(_) => TokenType::PerfNoteOff,
@@ -164,6 +174,8 @@ impl fmt::Display for Token {
             Token::TimeShift(d) => write!(f, "TimeShift_{d}"),
             Token::NoteOn(p) => write!(f, "NoteOn_{p}"),
             Token::NoteOff(p) => write!(f, "NoteOff_{p}"),
+            Token::DrumOn(p) => write!(f, "DrumOn_{p}"),
+            Token::DrumOff(p) => write!(f, "DrumOff_{p}"),
             Token::TimeSig(n, d) => write!(f, "TimeSig_{n}/{d}"),
             Token::PerfNoteOn(p) => write!(f, "NOTE_ON_{p}"),
             Token::PerfNoteOff(p) => write!(f, "NOTE_OFF_{p}"),
@@ -217,6 +229,8 @@ impl FromStr for Token {
             ("TimeShift", v) => Token::TimeShift(beats(v)?),
             ("NoteOn", v) => Token::NoteOn(num(v)?),
             ("NoteOff", v) => Token::NoteOff(num(v)?),
+            ("DrumOn", v) => Token::DrumOn(num(v)?),
+            ("DrumOff", v) => Token::DrumOff(num(v)?),
             ("TimeSig", v) => {
                 let (n, d) = v.split_once('/').ok_or_else(|| err("time signature is not n/d"))?;
                 Token::TimeSig(num(n)?, num(d)?)
@@ -251,6 +265,8 @@ mod tests {
             Token::TimeShift(b),
             Token::NoteOn(21),
             Token::NoteOff(108),
+            Token::DrumOn(36),
+            Token::DrumOff(36),
             Token::TimeSig(6, 8),
             Token::PerfNoteOn(60),
             Token::PerfNoteOff(60),

@@ -5,6 +5,7 @@
 use fugue_score::midi::{read_midi, ReadOptions};
 use fugue_score::{Score, Tick};
 use fugue_tokens::beat_grid::{BeatConfig, BeatRes};
+use fugue_tokens::midi_like::MidiLike;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
 use fugue_tokens::tsd::Tsd;
@@ -48,6 +49,10 @@ fn tokenizers() -> Vec<(String, Box<dyn Tokenizer>)> {
             Box::new(Performance::new(PerformanceConfig::default()).unwrap()),
         ),
         ("tsd default".into(), Box::new(Tsd::new(BeatConfig::default()).unwrap())),
+        (
+            "midilike default".into(),
+            Box::new(MidiLike::new(BeatConfig::default()).unwrap()),
+        ),
         (
             "performance score2perf".into(),
             Box::new(Performance::new(PerformanceConfig::music_transformer()).unwrap()),
@@ -136,6 +141,7 @@ fn run_over(paths: &[PathBuf], all_configs: bool) {
         if !all_configs {
             check(toks[3].1.as_ref(), &toks[3].0, &r.score, p);
             check(toks[4].1.as_ref(), &toks[4].0, &r.score, p);
+            check(toks[5].1.as_ref(), &toks[5].0, &r.score, p);
         }
     }
 }
