@@ -29,7 +29,7 @@ def miditok_tokens(scheme, path):
     global _tok
     import miditok
     if _tok is None:
-        _tok = {"remi": miditok.REMI, "tsd": miditok.TSD, "midilike": miditok.MIDILike}[scheme]()
+        _tok = {"remi": miditok.REMI, "tsd": miditok.TSD, "midilike": miditok.MIDILike, "structured": miditok.Structured}[scheme]()
     out = _tok.encode(path)
     seqs = out if isinstance(out, list) else [out]
     return [" ".join(s.tokens) for s in seqs if len(s.tokens) > 0]
@@ -62,7 +62,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fugue", required=True)
     ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
-    ap.add_argument("--scheme", default="remi", choices=["remi", "tsd", "midilike"])
+    ap.add_argument("--scheme", default="remi", choices=["remi", "tsd", "midilike", "structured"])
     ap.add_argument("--corpus", default=",".join(CORPORA))
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)

@@ -17,6 +17,7 @@ use fugue_tokens::beat_grid::BeatConfig;
 use fugue_tokens::midi_like::MidiLike;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
+use fugue_tokens::structured::Structured;
 use fugue_tokens::tsd::Tsd;
 use fugue_tokens::Tokenizer;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -33,6 +34,8 @@ pub enum Scheme {
     Tsd,
     /// MIDI-Like (note-on, note-off, time shift), MidiTok-compatible.
     Midilike,
+    /// Structured (time shift, pitch, velocity, duration per note), MidiTok-compatible.
+    Structured,
     /// Performance events (Oore et al. 2018).
     Performance,
 }
@@ -137,6 +140,13 @@ fn from_value(
             let (c, v) = parse::<BeatConfig>(value, name)?;
             (
                 Box::new(Tsd::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
+        }
+        Scheme::Structured => {
+            let (c, v) = parse::<BeatConfig>(value, name)?;
+            (
+                Box::new(Structured::new(c).with_context(|| format!("{name}: invalid config"))?),
                 v,
             )
         }

@@ -13,6 +13,7 @@
 //!   [`beat_grid`].
 //! - [`tsd`]: TSD (time shift, duration), MidiTok-compatible, same grid.
 //! - [`midi_like`]: MIDI-Like (note-on/note-off), MidiTok-compatible, same grid.
+//! - [`structured`]: Structured (Hadjeres & Crestel 2021), MidiTok-compatible.
 //!
 //! This crate knows nothing of tensors or models.
 #![warn(missing_docs)]
@@ -23,6 +24,7 @@ pub mod grammar;
 pub mod midi_like;
 pub mod performance;
 pub mod remi;
+pub mod structured;
 pub mod token;
 pub mod tsd;
 pub mod vocab;

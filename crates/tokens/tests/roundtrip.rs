@@ -8,6 +8,7 @@ use fugue_tokens::beat_grid::{BeatConfig, BeatRes};
 use fugue_tokens::midi_like::MidiLike;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
+use fugue_tokens::structured::Structured;
 use fugue_tokens::tsd::Tsd;
 use fugue_tokens::Tokenizer;
 use std::path::{Path, PathBuf};
@@ -142,6 +143,7 @@ fn run_over(paths: &[PathBuf], all_configs: bool) {
             check(toks[3].1.as_ref(), &toks[3].0, &r.score, p);
             check(toks[4].1.as_ref(), &toks[4].0, &r.score, p);
             check(toks[5].1.as_ref(), &toks[5].0, &r.score, p);
+            check(toks[6].1.as_ref(), &toks[6].0, &r.score, p);
         }
     }
 }
