@@ -55,6 +55,10 @@ fn tokenizers() -> Vec<(String, Box<dyn Tokenizer>)> {
             Box::new(MidiLike::new(BeatConfig::default()).unwrap()),
         ),
         (
+            "structured default".into(),
+            Box::new(Structured::new(BeatConfig::default()).unwrap()),
+        ),
+        (
             "performance score2perf".into(),
             Box::new(Performance::new(PerformanceConfig::music_transformer()).unwrap()),
         ),
