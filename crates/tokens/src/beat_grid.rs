@@ -513,6 +513,125 @@ impl Grid {
     }
 }
 
+impl Grid {
+    /// `Pitch` tokens over the pitch range, then `PitchDrum` over the drum
+    /// range when drum tokens are used.
+    pub fn pitch_vocab(&self) -> Vec<Token> {
+        let c = &self.config;
+        let mut v: Vec<Token> = (c.pitch_range.0..=c.pitch_range.1).map(Token::Pitch).collect();
+        if c.use_pitchdrum_tokens {
+            v.extend((c.drums_pitch_range.0..=c.drums_pitch_range.1).map(Token::PitchDrum));
+        }
+        v
+    }
+
+    /// `Velocity` tokens, one per bin.
+    pub fn velocity_vocab(&self) -> impl Iterator<Item = Token> + '_ {
+        self.velocities.iter().map(|&v| Token::Velocity(v))
+    }
+
+    /// `TimeSig` tokens, when time signatures are used.
+    pub fn time_sig_vocab(&self) -> Vec<Token> {
+        if self.config.use_time_signatures {
+            self.time_sigs.iter().map(|&(n, d)| Token::TimeSig(n, d)).collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The time signatures an encoder writes: the score's, or none.
+    pub fn sigs<'a>(&self, score: &'a Score<Tick>) -> &'a [TimeSignature<Tick>] {
+        if self.config.use_time_signatures {
+            &score.time_signatures
+        } else {
+            &[]
+        }
+    }
+
+    /// The resolution decoding gives: the one preprocessing chose, from the
+    /// largest denominator among the sequences' `TimeSig` tokens.
+    pub fn decode_tpq(&self, seqs: &[Vec<Token>]) -> u16 {
+        let max_den = seqs
+            .iter()
+            .flatten()
+            .filter_map(|t| if let Token::TimeSig(_, d) = t { Some(*d) } else { None })
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        (u32::from(self.max_res) * u32::from(max_den) / 4).max(1) as u16
+    }
+}
+
+/// The tracks to encode: a score without tracks still gives one (empty)
+/// sequence, as MidiTok does.
+pub fn parts<'a>(score: &'a Score<Tick>, empty: &'a Track<Tick>) -> Vec<&'a Track<Tick>> {
+    if score.tracks.is_empty() {
+        vec![empty]
+    } else {
+        score.tracks.iter().collect()
+    }
+}
+
+/// Decoding state for the `Pitch Velocity Duration` note triplets shared by
+/// REMI, TSD and Structured.
+pub struct NoteDecoder {
+    pitch: Option<(u8, bool)>,
+    velocity: u8,
+    use_velocities: bool,
+    track: Track<Tick>,
+}
+
+impl NoteDecoder {
+    /// A decoder for one sequence.
+    pub fn new(use_velocities: bool) -> Self {
+        NoteDecoder {
+            pitch: None,
+            velocity: DEFAULT_VELOCITY,
+            use_velocities,
+            track: Track::new("", 0, 0),
+        }
+    }
+
+    /// Take a note token at `now` (a `Duration` completes a note at
+    /// `ticks_per_beat`); returns whether the token was one.
+    pub fn feed(&mut self, t: &Token, now: i64, ticks_per_beat: i64, index: usize) -> Result<bool, TokenError> {
+        match *t {
+            Token::Pitch(p) => self.pitch = Some((p, false)),
+            Token::PitchDrum(p) => self.pitch = Some((p, true)),
+            Token::Velocity(v) => self.velocity = v,
+            Token::Duration(d) => {
+                let (p, drum) = self.pitch.take().ok_or_else(|| TokenError::Decode {
+                    index,
+                    token: t.to_string(),
+                    message: "a Duration without its Pitch".into(),
+                })?;
+                self.track.is_drum |= drum;
+                let v = if self.use_velocities {
+                    self.velocity
+                } else {
+                    DEFAULT_VELOCITY
+                };
+                self.track.notes.push(Note::new(now, d.ticks(ticks_per_beat), p, v));
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The decoded track, if it has notes.
+    pub fn finish(self) -> Option<Track<Tick>> {
+        finish_track(self.track)
+    }
+}
+
+/// A decoded track as a score part: drums on channel 10; `None` when empty.
+pub fn finish_track(mut track: Track<Tick>) -> Option<Track<Tick>> {
+    if track.is_drum {
+        track.channel = 9;
+    }
+    (!track.notes.is_empty()).then_some(track)
+}
+
 /// What the MidiTok-family schemes write tokens for, in a track.
 #[derive(Clone, Copy, Debug)]
 pub enum GridEvent<'a> {

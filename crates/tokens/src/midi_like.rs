@@ -9,7 +9,7 @@
 //! not snapped to duration tokens. Not covered yet: MidiTok's optional
 //! MIDI-Like extras (programs, rests, tempos, chords, pedals, pitch bends).
 
-use crate::beat_grid::{BeatConfig, Grid, DEFAULT_VELOCITY};
+use crate::beat_grid::{finish_track, parts, BeatConfig, Grid, DEFAULT_VELOCITY};
 use crate::{with_ids, Grammar, Preprocessed, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Note, Score, Tick, TimeSignature, Track};
 
@@ -34,11 +34,9 @@ impl MidiLike {
             tokens.extend(drums.clone().map(Token::DrumOn));
             tokens.extend(drums.map(Token::DrumOff));
         }
-        tokens.extend(grid.velocities.iter().map(|&v| Token::Velocity(v)));
+        tokens.extend(grid.velocity_vocab());
         tokens.extend(grid.durations.iter().map(|&d| Token::TimeShift(d)));
-        if c.use_time_signatures {
-            tokens.extend(grid.time_sigs.iter().map(|&(n, d)| Token::TimeSig(n, d)));
-        }
+        tokens.extend(grid.time_sig_vocab());
         let vocab = Vocab::new(tokens)?;
         Ok(MidiLike { grid, vocab })
     }
@@ -89,17 +87,9 @@ impl Tokenizer for MidiLike {
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
         let c = &self.grid.config;
         let tpq = score.ticks_per_quarter;
-        let sigs: &[TimeSignature<Tick>] = if c.use_time_signatures {
-            &score.time_signatures
-        } else {
-            &[]
-        };
+        let sigs = self.grid.sigs(score);
         let empty = Track::new("", 0, 0);
-        let parts: Vec<&Track<Tick>> = if score.tracks.is_empty() {
-            vec![&empty]
-        } else {
-            score.tracks.iter().collect()
-        };
+        let parts = parts(score, &empty);
         let mut out = Vec::with_capacity(parts.len());
         for tr in parts {
             // Time signatures first, then each note's on and off, stably by time.
@@ -148,14 +138,7 @@ impl Tokenizer for MidiLike {
 
     fn decode(&self, seqs: &[Vec<Token>]) -> Result<Score<Tick>, TokenError> {
         let c = &self.grid.config;
-        let max_den = seqs
-            .iter()
-            .flatten()
-            .filter_map(|t| if let Token::TimeSig(_, d) = t { Some(*d) } else { None })
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        let tpq = (u32::from(self.grid.max_res) * u32::from(max_den) / 4).max(1) as u16;
+        let tpq = self.grid.decode_tpq(seqs);
         let mut score = Score::new(tpq);
         for (si, seq) in seqs.iter().enumerate() {
             let mut track = Track::new("", 0, 0);
@@ -198,15 +181,10 @@ impl Tokenizer for MidiLike {
             for (_, i) in open {
                 track.notes[i].duration = tpb;
             }
-            if track.is_drum {
-                track.channel = 9;
-            }
             if si == 0 && c.use_time_signatures {
                 score.time_signatures = sigs;
             }
-            if !track.notes.is_empty() {
-                score.tracks.push(track);
-            }
+            score.tracks.extend(finish_track(track));
         }
         Ok(score)
     }

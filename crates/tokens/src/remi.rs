@@ -11,9 +11,9 @@
 //! Not covered yet: MidiTok's optional REMI extras (programs/REMI+, rests,
 //! tempos, chords, pedals, pitch bends, bar-end tokens).
 
-use crate::beat_grid::{ticks_per_bar, track_events, BeatConfig, Grid, GridEvent, DEFAULT_VELOCITY};
+use crate::beat_grid::{parts, ticks_per_bar, track_events, BeatConfig, Grid, GridEvent, NoteDecoder};
 use crate::{with_ids, Grammar, Preprocessed, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
-use fugue_score::{Note, Score, Tick, TimeSignature, Track};
+use fugue_score::{Score, Tick, TimeSignature, Track};
 
 /// The REMI tokenizer.
 #[derive(Clone, Debug)]
@@ -26,22 +26,16 @@ impl Remi {
     /// A tokenizer for a configuration (validated).
     pub fn new(config: BeatConfig) -> Result<Self, TokenError> {
         let grid = Grid::new(config)?;
-        let c = &grid.config;
         let mut tokens = grid.specials.clone();
         tokens.push(Token::Bar);
         // A bar holds numerator × max_res positions whatever the denominator.
         let max_numerator = grid.time_sigs.iter().map(|&(n, _)| n).max().unwrap_or(4);
         let positions = u16::from(max_numerator) * grid.max_res;
         tokens.extend((0..positions).map(Token::Position));
-        tokens.extend((c.pitch_range.0..=c.pitch_range.1).map(Token::Pitch));
-        if c.use_pitchdrum_tokens {
-            tokens.extend((c.drums_pitch_range.0..=c.drums_pitch_range.1).map(Token::PitchDrum));
-        }
-        tokens.extend(grid.velocities.iter().map(|&v| Token::Velocity(v)));
+        tokens.extend(grid.pitch_vocab());
+        tokens.extend(grid.velocity_vocab());
         tokens.extend(grid.durations.iter().map(|&d| Token::Duration(d)));
-        if c.use_time_signatures {
-            tokens.extend(grid.time_sigs.iter().map(|&(n, d)| Token::TimeSig(n, d)));
-        }
+        tokens.extend(grid.time_sig_vocab());
         let vocab = Vocab::new(tokens)?;
         Ok(Remi { grid, vocab })
     }
@@ -121,21 +115,11 @@ impl Tokenizer for Remi {
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
         let c = &self.grid.config;
         let tpq = score.ticks_per_quarter;
-        let sigs: &[TimeSignature<Tick>] = if c.use_time_signatures {
-            &score.time_signatures
-        } else {
-            &[]
-        };
+        let sigs = self.grid.sigs(score);
         // Sections of ticks-per-beat for duration tokens.
         let mut out = Vec::with_capacity(score.tracks.len());
-        // A score without tracks still gives one sequence: its time signatures
-        // (as MidiTok does).
         let empty = Track::new("", 0, 0);
-        let parts: Vec<&Track<Tick>> = if score.tracks.is_empty() {
-            vec![&empty]
-        } else {
-            score.tracks.iter().collect()
-        };
+        let parts = parts(score, &empty);
         for tr in parts {
             let events = track_events(sigs, tr);
             let mut bars = Bars::new(
@@ -194,28 +178,17 @@ impl Tokenizer for Remi {
 
     fn decode(&self, seqs: &[Vec<Token>]) -> Result<Score<Tick>, TokenError> {
         let c = &self.grid.config;
-        // The resolution preprocessing chose: from the largest denominator used.
-        let max_den = seqs
-            .iter()
-            .flatten()
-            .filter_map(|t| if let Token::TimeSig(_, d) = t { Some(*d) } else { None })
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        let tpq = (u32::from(self.grid.max_res) * u32::from(max_den) / 4).max(1) as u16;
+        let tpq = self.grid.decode_tpq(seqs);
         let mut score = Score::new(tpq);
         for (si, seq) in seqs.iter().enumerate() {
             let mut bars = Bars::new(tpq, self.grid.max_res, (4, 4));
             let mut sigs: Vec<TimeSignature<Tick>> = Vec::new();
-            let mut track = Track::new("", 0, 0);
+            let mut notes = NoteDecoder::new(c.use_velocities);
             let mut now = 0i64;
-            let (mut pitch, mut velocity): (Option<(u8, bool)>, u8) = (None, 64);
             for (index, t) in seq.iter().enumerate() {
-                let bad = |m: &str| TokenError::Decode {
-                    index,
-                    token: t.to_string(),
-                    message: m.into(),
-                };
+                if notes.feed(t, now, Grid::ticks_per_beat(bars.ts.1, tpq), index)? {
+                    continue;
+                }
                 match *t {
                     Token::Bar => {
                         bars.current_bar += 1;
@@ -231,33 +204,20 @@ impl Tokenizer for Remi {
                         }
                     }
                     Token::Position(p) => now = bars.tick_at_bar.max(0) + i64::from(p) * bars.ticks_per_pos(),
-                    Token::Pitch(p) => pitch = Some((p, false)),
-                    Token::PitchDrum(p) => pitch = Some((p, true)),
-                    Token::Velocity(v) => velocity = v,
-                    Token::Duration(d) => {
-                        let (p, drum) = pitch.take().ok_or_else(|| bad("a Duration without its Pitch"))?;
-                        track.is_drum |= drum;
-                        let dur = d.ticks(Grid::ticks_per_beat(bars.ts.1, tpq));
-                        track.notes.push(Note::new(
-                            now,
-                            dur,
-                            p,
-                            if c.use_velocities { velocity } else { DEFAULT_VELOCITY },
-                        ));
-                    }
                     Token::Pad | Token::Bos | Token::Eos | Token::Mask => {}
-                    _ => return Err(bad("not a REMI token")),
+                    _ => {
+                        return Err(TokenError::Decode {
+                            index,
+                            token: t.to_string(),
+                            message: "not a REMI token".into(),
+                        })
+                    }
                 }
-            }
-            if track.is_drum {
-                track.channel = 9;
             }
             if si == 0 && c.use_time_signatures {
                 score.time_signatures = sigs;
             }
-            if !track.notes.is_empty() {
-                score.tracks.push(track);
-            }
+            score.tracks.extend(notes.finish());
         }
         if c.use_time_signatures && score.time_signatures.is_empty() {
             score.time_signatures.push(TimeSignature::new(0, 4, 4));

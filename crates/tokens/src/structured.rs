@@ -9,10 +9,10 @@
 //! (counted in the report): the tokens are MidiTok's, and decoding gives the
 //! preprocessed score back exactly. One sequence per track.
 
-use crate::beat_grid::{closest, BeatConfig, Grid, DEFAULT_VELOCITY};
+use crate::beat_grid::{closest, BeatConfig, Grid, NoteDecoder};
 use crate::token::Beats;
 use crate::{with_ids, Grammar, Preprocessed, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
-use fugue_score::{Note, Score, Tick, Track};
+use fugue_score::{Score, Tick};
 
 /// The time shift of zero (MidiTok's `TimeShift_0.0.1`).
 const NO_SHIFT: Beats = Beats {
@@ -34,13 +34,9 @@ impl Structured {
     pub fn new(mut config: BeatConfig) -> Result<Self, TokenError> {
         config.use_time_signatures = false;
         let grid = Grid::new(config)?;
-        let c = &grid.config;
         let mut tokens = grid.specials.clone();
-        tokens.extend((c.pitch_range.0..=c.pitch_range.1).map(Token::Pitch));
-        if c.use_pitchdrum_tokens {
-            tokens.extend((c.drums_pitch_range.0..=c.drums_pitch_range.1).map(Token::PitchDrum));
-        }
-        tokens.extend(grid.velocities.iter().map(|&v| Token::Velocity(v)));
+        tokens.extend(grid.pitch_vocab());
+        tokens.extend(grid.velocity_vocab());
         tokens.extend(grid.durations.iter().map(|&d| Token::Duration(d)));
         tokens.extend(grid.durations.iter().map(|&d| Token::TimeShift(d)));
         tokens.push(Token::TimeShift(NO_SHIFT));
@@ -139,41 +135,29 @@ impl Tokenizer for Structured {
     }
 
     fn decode(&self, seqs: &[Vec<Token>]) -> Result<Score<Tick>, TokenError> {
-        let c = &self.grid.config;
         let tpq = self.grid.max_res;
         let tpb = self.ticks_per_beat(tpq);
         let mut score = Score::new(tpq);
         for seq in seqs {
-            let mut track = Track::new("", 0, 0);
+            let mut notes = NoteDecoder::new(self.grid.config.use_velocities);
             let mut now = 0i64;
-            let (mut pitch, mut velocity): (Option<(u8, bool)>, u8) = (None, DEFAULT_VELOCITY);
             for (index, t) in seq.iter().enumerate() {
-                let bad = |m: &str| TokenError::Decode {
-                    index,
-                    token: t.to_string(),
-                    message: m.into(),
-                };
+                if notes.feed(t, now, tpb, index)? {
+                    continue;
+                }
                 match *t {
                     Token::TimeShift(d) => now += d.ticks(tpb),
-                    Token::Pitch(p) => pitch = Some((p, false)),
-                    Token::PitchDrum(p) => pitch = Some((p, true)),
-                    Token::Velocity(v) => velocity = v,
-                    Token::Duration(d) => {
-                        let (p, drum) = pitch.take().ok_or_else(|| bad("a Duration without its Pitch"))?;
-                        track.is_drum |= drum;
-                        let v = if c.use_velocities { velocity } else { DEFAULT_VELOCITY };
-                        track.notes.push(Note::new(now, d.ticks(tpb), p, v));
-                    }
                     Token::Pad | Token::Bos | Token::Eos | Token::Mask => {}
-                    _ => return Err(bad("not a Structured token")),
+                    _ => {
+                        return Err(TokenError::Decode {
+                            index,
+                            token: t.to_string(),
+                            message: "not a Structured token".into(),
+                        })
+                    }
                 }
             }
-            if track.is_drum {
-                track.channel = 9;
-            }
-            if !track.notes.is_empty() {
-                score.tracks.push(track);
-            }
+            score.tracks.extend(notes.finish());
         }
         Ok(score)
     }

@@ -9,9 +9,9 @@
 //! ([`crate::beat_grid`]). Not covered yet: MidiTok's optional TSD extras
 //! (programs, rests, tempos, chords, pedals, pitch bends).
 
-use crate::beat_grid::{track_events, BeatConfig, Grid, GridEvent, DEFAULT_VELOCITY};
+use crate::beat_grid::{parts, track_events, BeatConfig, Grid, GridEvent, NoteDecoder};
 use crate::{with_ids, Grammar, Preprocessed, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
-use fugue_score::{Note, Score, Tick, TimeSignature, Track};
+use fugue_score::{Score, Tick, TimeSignature, Track};
 
 /// The TSD tokenizer.
 #[derive(Clone, Debug)]
@@ -24,18 +24,12 @@ impl Tsd {
     /// A tokenizer for a configuration (validated).
     pub fn new(config: BeatConfig) -> Result<Self, TokenError> {
         let grid = Grid::new(config)?;
-        let c = &grid.config;
         let mut tokens = grid.specials.clone();
-        tokens.extend((c.pitch_range.0..=c.pitch_range.1).map(Token::Pitch));
-        if c.use_pitchdrum_tokens {
-            tokens.extend((c.drums_pitch_range.0..=c.drums_pitch_range.1).map(Token::PitchDrum));
-        }
-        tokens.extend(grid.velocities.iter().map(|&v| Token::Velocity(v)));
+        tokens.extend(grid.pitch_vocab());
+        tokens.extend(grid.velocity_vocab());
         tokens.extend(grid.durations.iter().map(|&d| Token::Duration(d)));
         tokens.extend(grid.durations.iter().map(|&d| Token::TimeShift(d)));
-        if c.use_time_signatures {
-            tokens.extend(grid.time_sigs.iter().map(|&(n, d)| Token::TimeSig(n, d)));
-        }
+        tokens.extend(grid.time_sig_vocab());
         let vocab = Vocab::new(tokens)?;
         Ok(Tsd { grid, vocab })
     }
@@ -75,19 +69,10 @@ impl Tokenizer for Tsd {
     }
 
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
-        let c = &self.grid.config;
         let tpq = score.ticks_per_quarter;
-        let sigs: &[TimeSignature<Tick>] = if c.use_time_signatures {
-            &score.time_signatures
-        } else {
-            &[]
-        };
+        let sigs = self.grid.sigs(score);
         let empty = Track::new("", 0, 0);
-        let parts: Vec<&Track<Tick>> = if score.tracks.is_empty() {
-            vec![&empty]
-        } else {
-            score.tracks.iter().collect()
-        };
+        let parts = parts(score, &empty);
         let mut out = Vec::with_capacity(parts.len());
         for tr in parts {
             let events = track_events(sigs, tr);
@@ -125,54 +110,36 @@ impl Tokenizer for Tsd {
 
     fn decode(&self, seqs: &[Vec<Token>]) -> Result<Score<Tick>, TokenError> {
         let c = &self.grid.config;
-        let max_den = seqs
-            .iter()
-            .flatten()
-            .filter_map(|t| if let Token::TimeSig(_, d) = t { Some(*d) } else { None })
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        let tpq = (u32::from(self.grid.max_res) * u32::from(max_den) / 4).max(1) as u16;
+        let tpq = self.grid.decode_tpq(seqs);
         let mut score = Score::new(tpq);
         for (si, seq) in seqs.iter().enumerate() {
-            let mut track = Track::new("", 0, 0);
+            let mut notes = NoteDecoder::new(c.use_velocities);
             let mut sigs: Vec<TimeSignature<Tick>> = Vec::new();
             let (mut now, mut tpb) = (0i64, Grid::ticks_per_beat(4, tpq));
-            let (mut pitch, mut velocity): (Option<(u8, bool)>, u8) = (None, DEFAULT_VELOCITY);
             for (index, t) in seq.iter().enumerate() {
-                let bad = |m: &str| TokenError::Decode {
-                    index,
-                    token: t.to_string(),
-                    message: m.into(),
-                };
+                if notes.feed(t, now, tpb, index)? {
+                    continue;
+                }
                 match *t {
                     Token::TimeShift(d) => now += d.ticks(tpb),
                     Token::TimeSig(n, d) => {
                         tpb = Grid::ticks_per_beat(d, tpq);
                         sigs.push(TimeSignature::new(now, n, d));
                     }
-                    Token::Pitch(p) => pitch = Some((p, false)),
-                    Token::PitchDrum(p) => pitch = Some((p, true)),
-                    Token::Velocity(v) => velocity = v,
-                    Token::Duration(d) => {
-                        let (p, drum) = pitch.take().ok_or_else(|| bad("a Duration without its Pitch"))?;
-                        track.is_drum |= drum;
-                        let v = if c.use_velocities { velocity } else { DEFAULT_VELOCITY };
-                        track.notes.push(Note::new(now, d.ticks(tpb), p, v));
-                    }
                     Token::Pad | Token::Bos | Token::Eos | Token::Mask => {}
-                    _ => return Err(bad("not a TSD token")),
+                    _ => {
+                        return Err(TokenError::Decode {
+                            index,
+                            token: t.to_string(),
+                            message: "not a TSD token".into(),
+                        })
+                    }
                 }
-            }
-            if track.is_drum {
-                track.channel = 9;
             }
             if si == 0 && c.use_time_signatures {
                 score.time_signatures = sigs;
             }
-            if !track.notes.is_empty() {
-                score.tracks.push(track);
-            }
+            score.tracks.extend(notes.finish());
         }
         Ok(score)
     }
