@@ -321,6 +321,27 @@ impl Grid {
         }
     }
 
+    /// Push the `TimeShift` tokens that move time from `from` to `to`
+    /// (MidiTok's decomposition); returns the new current time, `to`.
+    pub fn push_shifts(
+        &self,
+        from: i64,
+        to: i64,
+        ticks_per_beat: i64,
+        tokens: &mut Vec<Token>,
+        ticks: &mut Vec<i64>,
+    ) -> i64 {
+        let mut at = from;
+        if to != from {
+            for (d, dt) in self.shift_tokens(to - from, ticks_per_beat) {
+                tokens.push(Token::TimeShift(d));
+                ticks.push(at);
+                at += dt;
+            }
+        }
+        to
+    }
+
     /// Push the tokens of a note (pitch or drum pitch, velocity if used,
     /// duration at the section's ticks per beat), each at `time`.
     pub fn push_note_tokens(

@@ -107,14 +107,7 @@ impl Tokenizer for MidiLike {
             );
             let (mut previous, mut tpb) = (0i64, Grid::ticks_per_beat(4, tpq));
             for (time, ev) in events {
-                if time != previous {
-                    for (d, dt) in self.grid.shift_tokens(time - previous, tpb) {
-                        tokens.push(Token::TimeShift(d));
-                        ticks.push(previous);
-                        previous += dt;
-                    }
-                    previous = time;
-                }
+                previous = self.grid.push_shifts(previous, time, tpb, &mut tokens, &mut ticks);
                 match ev {
                     Ev::Sig(n, d) => {
                         tpb = Grid::ticks_per_beat(d, tpq);

@@ -83,14 +83,7 @@ impl Tokenizer for Tsd {
             let mut previous = 0i64;
             let mut tpb = Grid::ticks_per_beat(4, tpq);
             for (time, ev) in events {
-                if time != previous {
-                    for (d, dt) in self.grid.shift_tokens(time - previous, tpb) {
-                        tokens.push(Token::TimeShift(d));
-                        ticks.push(previous);
-                        previous += dt;
-                    }
-                    previous = time;
-                }
+                previous = self.grid.push_shifts(previous, time, tpb, &mut tokens, &mut ticks);
                 match ev {
                     GridEvent::Sig(n, d) => {
                         tpb = Grid::ticks_per_beat(d, tpq);
