@@ -390,3 +390,40 @@ fn metrics_of_a_file_and_of_a_folder_against_a_reference() {
     assert!(text.contains("pitch_class_entropy") && text.contains("OA"), "{text}");
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
 }
+
+#[test]
+fn every_scheme_tokenizes_a_folder_and_decodes_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = tmp(&dir, "in");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::copy(sample("bach_chorale.mid"), input.join("c.mid")).unwrap();
+    for scheme in ["remi", "tsd", "midilike", "structured", "performance"] {
+        let out = tmp(&dir, &format!("tok-{scheme}"));
+        let midi = tmp(&dir, &format!("midi-{scheme}"));
+        let r = fugue(&[
+            "tokenize",
+            "--scheme",
+            scheme,
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(r.status.success(), "{scheme}: {}", stderr(&r));
+        let r = fugue(&[
+            "tokenize",
+            "--decode",
+            out.to_str().unwrap(),
+            "-o",
+            midi.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(r.status.success(), "{scheme}: {}", stderr(&r));
+        let v = fugue(&["info", midi.join("c.mid").to_str().unwrap(), "--json"]);
+        let info: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+        // Performance events merge the four voices into one piano part, where
+        // the 4 unisons of this chorale become single notes.
+        let expected = if scheme == "performance" { 193 } else { 197 };
+        assert_eq!(info["notes"], expected, "{scheme}");
+    }
+}
