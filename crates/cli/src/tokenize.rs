@@ -186,7 +186,7 @@ pub fn run(a: TokenizeArgs) -> Result<()> {
         bail!("{}: not a folder (use --print to tokenize one file)", a.input.display());
     }
     let out = a.output.as_ref().context("give the output folder with -o OUT_DIR")?;
-    tokenize_folder(&a, scheme, tok.as_ref(), config, out)
+    tokenize_folder(&a, tok.as_ref(), config, out)
 }
 
 fn print_file(a: &TokenizeArgs, tok: &dyn Tokenizer) -> Result<()> {
@@ -241,13 +241,7 @@ fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
 /// One file's token ids (one vector per sequence) and its note count.
 type Tokenized = (Vec<Vec<u32>>, u64);
 
-fn tokenize_folder(
-    a: &TokenizeArgs,
-    scheme: Scheme,
-    tok: &dyn Tokenizer,
-    config: serde_json::Value,
-    out: &Path,
-) -> Result<()> {
+fn tokenize_folder(a: &TokenizeArgs, tok: &dyn Tokenizer, config: serde_json::Value, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let scheme_name = tok.name().to_string();
     let mut files = Vec::new();
@@ -276,7 +270,6 @@ fn tokenize_folder(
     let mut bytes = serde_json::to_vec_pretty(&saved)?;
     bytes.push(b'\n');
     write_atomic(&out.join("tokenizer.json"), &bytes, true)?;
-    let _ = scheme;
 
     let rel = |p: &Path| p.strip_prefix(&a.input).unwrap_or(p).to_string_lossy().into_owned();
     let started = Instant::now();
