@@ -13,11 +13,13 @@ use clap::{Args, ValueEnum};
 use fugue_data::shards::{write_shard, FailedFile, FileEntry, Manifest};
 use fugue_score::io::write_atomic;
 use fugue_score::midi::{read_midi_file, write_midi, MidiFormat, ReadOptions};
+use fugue_tokens::bachbot::{BachBot, BachBotConfig};
 use fugue_tokens::beat_grid::BeatConfig;
 use fugue_tokens::midi_like::MidiLike;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
 use fugue_tokens::structured::Structured;
+use fugue_tokens::tonicnet::{TonicNet, TonicNetConfig};
 use fugue_tokens::tsd::Tsd;
 use fugue_tokens::Tokenizer;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -38,6 +40,10 @@ pub enum Scheme {
     Structured,
     /// Performance events (Oore et al. 2018).
     Performance,
+    /// BachBot's serialized SATB chorales (Liang et al. 2017); needs 4 tracks S, A, T, B.
+    Bachbot,
+    /// TonicNet's chord + S, B, A, T steps (Peracha 2019); needs 4 tracks S, A, T, B.
+    Tonicnet,
 }
 
 impl Scheme {
@@ -58,7 +64,7 @@ pub struct TokenizeArgs {
     #[arg(long, value_enum, required_unless_present = "decode")]
     pub scheme: Option<Scheme>,
     /// The scheme's configuration as JSON (defaults: MidiTok's for REMI/TSD,
-    /// Performance RNN's for performance events).
+    /// Performance RNN's for performance events, 16ths for BachBot/TonicNet).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Print one file's tokens as text, one line per sequence (MidiTok's spelling).
@@ -161,6 +167,20 @@ fn from_value(
             let (c, v) = parse::<PerformanceConfig>(value, name)?;
             (
                 Box::new(Performance::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
+        }
+        Scheme::Bachbot => {
+            let (c, v) = parse::<BachBotConfig>(value, name)?;
+            (
+                Box::new(BachBot::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
+        }
+        Scheme::Tonicnet => {
+            let (c, v) = parse::<TonicNetConfig>(value, name)?;
+            (
+                Box::new(TonicNet::new(c).with_context(|| format!("{name}: invalid config"))?),
                 v,
             )
         }

@@ -205,6 +205,38 @@ fn tokenize_prints_miditok_spelling_and_ids() {
 }
 
 #[test]
+fn tokenize_prints_chorale_schemes() {
+    let o = fugue(&[
+        "tokenize",
+        "--scheme",
+        "bachbot",
+        &sample("bach_chorale.mid"),
+        "--print",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("START ("), "{text}");
+    assert!(text.trim_end().ends_with("||| END"), "{text}");
+    let o = fugue(&[
+        "tokenize",
+        "--scheme",
+        "tonicnet",
+        &sample("bach_chorale.mid"),
+        "--print",
+        "--ids",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ids: Vec<u32> = String::from_utf8(o.stdout)
+        .unwrap()
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    assert_eq!(ids.len() % 5, 1);
+    assert_eq!(ids.last(), Some(&0));
+    assert!(ids.iter().all(|&i| i < 98));
+}
+
+#[test]
 fn tokenize_folder_resumes_refuses_other_runs_and_decodes() {
     let dir = tempfile::tempdir().unwrap();
     let input = tmp(&dir, "in");

@@ -39,6 +39,14 @@ pub enum TokenError {
         /// Why.
         message: String,
     },
+    /// A data file cannot be read or does not hold what it should.
+    #[error("{path}: {message}")]
+    Data {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The score cannot be encoded.
     #[error("cannot encode: {0}")]
     Encode(String),

@@ -14,11 +14,24 @@
 //! - [`tsd`]: TSD (time shift, duration), MidiTok-compatible, same grid.
 //! - [`midi_like`]: MIDI-Like (note-on/note-off), MidiTok-compatible, same grid.
 //! - [`structured`]: Structured (Hadjeres & Crestel 2021), MidiTok-compatible.
+//! - [`chorale`]: the SATB grid the chorale schemes share (score ↔ grid, the
+//!   JSB and JS Fakes files); not a scheme itself.
+//! - [`coconet`]: Coconet's (T × 46 × 4) one-hot piano-roll (Huang et al.
+//!   2017), a tensor layout helper rather than a `Tokenizer`.
+//! - [`deepbach`]: DeepBach's per-voice sequences with `__`, `rest`, padding
+//!   and metadata (Hadjeres et al. 2017), an encoder/decoder of grids.
+//! - [`bachbot`]: BachBot's serialized frames (Liang et al. 2017).
+//! - [`tonicnet`]: TonicNet's chord + S, B, A, T steps and its Z feature
+//!   (Peracha 2019).
 //!
 //! This crate knows nothing of tensors or models.
 #![warn(missing_docs)]
 
+pub mod bachbot;
 pub mod beat_grid;
+pub mod chorale;
+pub mod coconet;
+pub mod deepbach;
 pub mod error;
 pub mod grammar;
 pub mod midi_like;
@@ -26,6 +39,7 @@ pub mod performance;
 pub mod remi;
 pub mod structured;
 pub mod token;
+pub mod tonicnet;
 pub mod tsd;
 pub mod vocab;
 
@@ -85,6 +99,11 @@ pub struct Report {
     pub tracks_dropped: usize,
     /// Time signatures dropped or moved to a bar line.
     pub time_signatures_changed: usize,
+    /// Grid cells (voice × step) whose note went to another voice (chorale
+    /// schemes whose tokens do not say which voice sings a note).
+    pub notes_revoiced: usize,
+    /// Whatever else preprocessing changed or could not do, in words.
+    pub warnings: Vec<String>,
 }
 
 /// A score prepared for a scheme, with what preparing it changed.

@@ -6,7 +6,10 @@
 //! `Velocity_63`, `Duration_1.0.8`, `TimeShift_0.4.8`, `TimeSig_3/4`...), so
 //! token sequences can be compared with MidiTok's word for word. Performance
 //! events use Magenta's names (`NOTE_ON_60`, `NOTE_OFF_60`, `TIME_SHIFT_10`
-//! in 10 ms steps, `VELOCITY_32` as a bin).
+//! in 10 ms steps, `VELOCITY_32` as a bin). The chorale schemes use their
+//! papers' code's spellings: DeepBach's `__`, `rest`, `START`, `END`;
+//! BachBot's `(60, False)`, `|||`, `(.)`; TonicNet's `end`, `Rest`, and bare
+//! MIDI numbers (`60`) for a voice's pitch.
 
 use std::fmt;
 use std::str::FromStr;
@@ -92,6 +95,32 @@ pub enum Token {
     PerfShift(u8),
     /// Performance events: the velocity bin (1..=32) of the following notes.
     PerfVelocity(u8),
+    /// Chorale schemes: a voice's MIDI pitch, written as the bare number
+    /// (`60`), as TonicNet's tokeniser keys are and as fugue writes DeepBach's
+    /// note names.
+    VoicePitch(u8),
+    /// DeepBach: the previous note (or rest) of the voice goes on (`__`).
+    Hold,
+    /// DeepBach: the voice is silent (`rest`).
+    Rest,
+    /// DeepBach, BachBot: before the piece (`START`).
+    Start,
+    /// DeepBach, BachBot: after the piece (`END`).
+    End,
+    /// BachBot: a sounding note and whether it continues a note already
+    /// sounding (`(60, True)`) or starts here (`(60, False)`).
+    NoteTie(u8, bool),
+    /// BachBot: the end of a 16th-note frame (`|||`).
+    FrameEnd,
+    /// BachBot: the frame is under a fermata (`(.)`).
+    Fermata,
+    /// TonicNet: the chord class of a step (0..=47 root + 12 × quality, 48
+    /// other, 49 none), written `Chord_n`.
+    Chord(u8),
+    /// TonicNet: the end of the piece (`end`).
+    TnEnd,
+    /// TonicNet: a silent voice (`Rest`).
+    TnRest,
 }
 
 /// The kind of a token, for grammars and per-type statistics.
@@ -131,6 +160,24 @@ pub enum TokenType {
     PerfShift,
     /// Performance `VELOCITY`.
     PerfVelocity,
+    /// A chorale voice's pitch.
+    VoicePitch,
+    /// DeepBach's `__`.
+    Hold,
+    /// A silent voice (`rest`, `Rest`).
+    Rest,
+    /// `START`.
+    Start,
+    /// `END`, TonicNet's `end`.
+    End,
+    /// BachBot's `(pitch, tie)`.
+    NoteTie,
+    /// BachBot's `|||`.
+    FrameEnd,
+    /// BachBot's `(.)`.
+    Fermata,
+    /// TonicNet's chord class.
+    Chord,
 }
 
 impl Token {
@@ -154,6 +201,15 @@ impl Token {
             Token::PerfNoteOff(_) => TokenType::PerfNoteOff,
             Token::PerfShift(_) => TokenType::PerfShift,
             Token::PerfVelocity(_) => TokenType::PerfVelocity,
+            Token::VoicePitch(_) => TokenType::VoicePitch,
+            Token::Hold => TokenType::Hold,
+            Token::Rest | Token::TnRest => TokenType::Rest,
+            Token::Start => TokenType::Start,
+            Token::End | Token::TnEnd => TokenType::End,
+            Token::NoteTie(..) => TokenType::NoteTie,
+            Token::FrameEnd => TokenType::FrameEnd,
+            Token::Fermata => TokenType::Fermata,
+            Token::Chord(_) => TokenType::Chord,
         }
     }
 }
@@ -181,6 +237,17 @@ impl fmt::Display for Token {
             Token::PerfNoteOff(p) => write!(f, "NOTE_OFF_{p}"),
             Token::PerfShift(s) => write!(f, "TIME_SHIFT_{s}"),
             Token::PerfVelocity(v) => write!(f, "VELOCITY_{v}"),
+            Token::VoicePitch(p) => write!(f, "{p}"),
+            Token::Hold => f.write_str("__"),
+            Token::Rest => f.write_str("rest"),
+            Token::Start => f.write_str("START"),
+            Token::End => f.write_str("END"),
+            Token::NoteTie(p, tie) => write!(f, "({p}, {})", if *tie { "True" } else { "False" }),
+            Token::FrameEnd => f.write_str("|||"),
+            Token::Fermata => f.write_str("(.)"),
+            Token::Chord(c) => write!(f, "Chord_{c}"),
+            Token::TnEnd => f.write_str("end"),
+            Token::TnRest => f.write_str("Rest"),
         }
     }
 }
@@ -203,6 +270,30 @@ impl FromStr for Token {
             reason: reason.to_string(),
         };
         let num = |v: &str| v.parse::<u8>().map_err(|_| err("value is not a number in 0..=255"));
+        // The chorale schemes' spellings have no `type_value` shape.
+        match s {
+            "__" => return Ok(Token::Hold),
+            "rest" => return Ok(Token::Rest),
+            "START" => return Ok(Token::Start),
+            "END" => return Ok(Token::End),
+            "|||" => return Ok(Token::FrameEnd),
+            "(.)" => return Ok(Token::Fermata),
+            "end" => return Ok(Token::TnEnd),
+            "Rest" => return Ok(Token::TnRest),
+            _ => {}
+        }
+        if s.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Token::VoicePitch(num(s)?));
+        }
+        if let Some(inner) = s.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+            let (p, tie) = inner.split_once(", ").ok_or_else(|| err("not (pitch, True|False)"))?;
+            let tie = match tie {
+                "True" => true,
+                "False" => false,
+                _ => return Err(err("tie flag is not True or False")),
+            };
+            return Ok(Token::NoteTie(num(p)?, tie));
+        }
         for (prefix, make) in [
             ("NOTE_ON_", Token::PerfNoteOn as fn(u8) -> Token),
             ("NOTE_OFF_", Token::PerfNoteOff),
@@ -231,6 +322,7 @@ impl FromStr for Token {
             ("NoteOff", v) => Token::NoteOff(num(v)?),
             ("DrumOn", v) => Token::DrumOn(num(v)?),
             ("DrumOff", v) => Token::DrumOff(num(v)?),
+            ("Chord", v) => Token::Chord(num(v)?),
             ("TimeSig", v) => {
                 let (n, d) = v.split_once('/').ok_or_else(|| err("time signature is not n/d"))?;
                 Token::TimeSig(num(n)?, num(d)?)
@@ -272,6 +364,18 @@ mod tests {
             Token::PerfNoteOff(60),
             Token::PerfShift(100),
             Token::PerfVelocity(32),
+            Token::VoicePitch(60),
+            Token::Hold,
+            Token::Rest,
+            Token::Start,
+            Token::End,
+            Token::NoteTie(60, false),
+            Token::NoteTie(127, true),
+            Token::FrameEnd,
+            Token::Fermata,
+            Token::Chord(49),
+            Token::TnEnd,
+            Token::TnRest,
         ] {
             let text = t.to_string();
             assert_eq!(text.parse::<Token>().unwrap(), t, "{text}");
@@ -281,5 +385,8 @@ mod tests {
         assert!("Pitch_x".parse::<Token>().is_err());
         assert!("Duration_1.2".parse::<Token>().is_err());
         assert!("Nothing".parse::<Token>().is_err());
+        assert_eq!(Token::NoteTie(60, true).to_string(), "(60, True)");
+        assert!("(60, Maybe)".parse::<Token>().is_err());
+        assert!("300".parse::<Token>().is_err());
     }
 }

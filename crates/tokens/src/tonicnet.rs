@@ -1,0 +1,442 @@
+//! TonicNet's sequences — Peracha, "Improving Polyphonic Music Models with
+//! Feature-Rich Encoding" (arXiv 1911.11775, 2019), as its code
+//! (omarperacha/TonicNet, `preprocessing/nn_dataset.py`) builds them.
+//!
+//! Per 16th step five tokens: the chord, then soprano, **bass**, alto, tenor;
+//! after the last step one `end`. The 98 ids are TonicNet's: 0 = `end`,
+//! 1..=46 = MIDI 36..=81, 47 = `Rest`, 48..=97 = chord class 0..=49 (root +
+//! 12 × quality for major, minor, diminished, augmented; 48 other; 49 none).
+//! [`z_counts`] is the "Z" input of TonicNet_Z: per token, how many steps in a
+//! row its part has had the same value, mod 80 (the model's table size).
+//!
+//! Chords. TonicNet reads its chords from pickles shipped with the code; the
+//! function that made them (`preprocessing/utils.py`, `chord_from_pitches`)
+//! builds a music21 `Chord` from the MIDI numbers ≥ 36 and maps its `root()`
+//! and `quality`. music21 spells MIDI numbers with fixed enharmonics (G#, E-),
+//! so a faithful port labels A♭ major (G# E- C) "other"; measured in a Python
+//! port against the chords JS Fakes ships, that rule agrees on only about 69%
+//! of steps, so those chords were evidently not made from bare MIDI numbers.
+//! fugue therefore uses its own **template labeler** ([`label_chord`]), not
+//! TonicNet's: over the sounding pitch classes, a root whose third and fifth
+//! sound (major, minor, diminished, augmented; sevenths allowed, fewest
+//! other tones wins, the bass then the lowest pitch class first on ties),
+//! else a lone major or minor third, else "other"; silence is "none". Its
+//! agreement with JS Fakes' chords is printed by a test (about 93%). Given
+//! chords (JS Fakes) can be encoded as they are with [`TonicNet::grid_tokens`].
+//!
+//! Limits: a pitch below 36 is a `Rest` in TonicNet; fugue's preprocessing
+//! drops notes outside 36..=81 (they have no token) and counts them. Held and
+//! repeated notes are the same tokens, so repeats are merged; fermatas, keys,
+//! tempos and meters are dropped. Decoding ignores the chord tokens (they
+//! are derived from the notes). TonicNet's transposition augmentation and
+//! its major/minor swap belong to the data pipeline, not here.
+
+use crate::chorale::SatbGrid;
+use crate::{with_ids, Grammar, Preprocessed, Report, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
+use fugue_score::{Score, Tick};
+use serde::{Deserialize, Serialize};
+
+/// Lowest pitch with a token.
+pub const LOWEST_PITCH: u8 = 36;
+/// Highest pitch with a token.
+pub const HIGHEST_PITCH: u8 = 81;
+/// The chord class "other".
+pub const CHORD_OTHER: u8 = 48;
+/// The chord class "none" (silence).
+pub const CHORD_NONE: u8 = 49;
+/// Size of TonicNet's Z embedding table.
+pub const Z_MOD: u32 = 80;
+
+/// TonicNet settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TonicNetConfig {
+    /// Steps per quarter note (TonicNet: 4, 16ths).
+    pub steps_per_quarter: u32,
+}
+
+impl Default for TonicNetConfig {
+    fn default() -> Self {
+        TonicNetConfig { steps_per_quarter: 4 }
+    }
+}
+
+/// The TonicNet tokenizer.
+#[derive(Clone, Debug)]
+pub struct TonicNet {
+    config: TonicNetConfig,
+    vocab: Vocab,
+}
+
+/// The fugue template labeler (see the module docs): a chord class 0..=49
+/// from the sounding pitches, `pitches` in voice order (S, A, T, B).
+pub fn label_chord(pitches: &[Option<u8>]) -> u8 {
+    let sounding: Vec<u8> = pitches
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|&p| p >= LOWEST_PITCH)
+        .collect();
+    let Some(&bass) = sounding.iter().min() else {
+        return CHORD_NONE;
+    };
+    let mut pcs: u16 = 0;
+    for p in &sounding {
+        pcs |= 1 << (p % 12);
+    }
+    let count = pcs.count_ones();
+    let bass = bass % 12;
+    let roots = std::iter::once(bass).chain((0..12u8).filter(|&r| r != bass));
+    // (triad found, -extra tones), class; strictly better replaces.
+    let mut best: Option<((u8, i32), u8)> = None;
+    for r in roots.filter(|r| pcs & (1 << r) != 0) {
+        let has = |i: u8| pcs & (1 << ((r + i) % 12)) != 0;
+        for (q, (third, fifth)) in [(4u8, 7u8), (3, 7), (3, 6), (4, 8)].into_iter().enumerate() {
+            let q = q as u8;
+            let score = if has(third) && has(fifth) {
+                // Sevenths do not count against the chord: minor 7th always,
+                // major 7th over a major triad, diminished 7th over a diminished one.
+                let mut allowed: u16 = 1 | 1 << third | 1 << fifth | 1 << 10;
+                if q == 0 {
+                    allowed |= 1 << 11;
+                }
+                if q == 2 {
+                    allowed |= 1 << 9;
+                }
+                let extra = (0..12u8).filter(|&i| has(i) && allowed & (1 << i) == 0).count();
+                (3, -(extra as i32))
+            } else if count == 2 && q < 2 && has(third) {
+                (2, 0)
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, r + 12 * q));
+            }
+        }
+    }
+    best.map_or(CHORD_OTHER, |(_, c)| c)
+}
+
+/// TonicNet's Z input: for each of the 5 tokens of every step (the final
+/// `end` excluded, as TonicNet's model input is the sequence without it), the
+/// number of consecutive previous steps the same part (chord, S, B, A, T) had
+/// the same token, mod 80 (TonicNet counts without bound and takes the count
+/// mod 80 in the model).
+pub fn z_counts(tokens: &[Token]) -> Vec<u32> {
+    let steps = tokens.len() / 5;
+    let mut out = Vec::with_capacity(steps * 5);
+    let mut run = [0u32; 5];
+    for t in 0..steps {
+        for (part, r) in run.iter_mut().enumerate() {
+            let i = t * 5 + part;
+            *r = if t > 0 && tokens[i] == tokens[i - 5] { *r + 1 } else { 0 };
+            out.push(*r % Z_MOD);
+        }
+    }
+    out
+}
+
+impl TonicNet {
+    /// A tokenizer for a configuration.
+    pub fn new(config: TonicNetConfig) -> Result<Self, TokenError> {
+        if !(1..=960).contains(&config.steps_per_quarter) {
+            return Err(TokenError::Config {
+                field: "steps_per_quarter".into(),
+                message: format!("{} is outside 1..=960", config.steps_per_quarter),
+            });
+        }
+        let mut tokens = vec![Token::TnEnd];
+        tokens.extend((LOWEST_PITCH..=HIGHEST_PITCH).map(Token::VoicePitch));
+        tokens.push(Token::TnRest);
+        tokens.extend((0..=CHORD_NONE).map(Token::Chord));
+        Ok(TonicNet {
+            config,
+            vocab: Vocab::new(tokens)?,
+        })
+    }
+
+    /// The grid a score becomes (pitches outside 36..=81 dropped, repeats
+    /// merged, no fermatas, no key), with what changed.
+    pub fn grid(&self, score: &Score<Tick>) -> Result<(SatbGrid, Report), TokenError> {
+        let (mut grid, mut report) = SatbGrid::from_score(score, self.config.steps_per_quarter)?;
+        for t in 0..grid.len() {
+            for v in 0..4 {
+                if let Some(p) = grid.steps[t][v] {
+                    if !(LOWEST_PITCH..=HIGHEST_PITCH).contains(&p) {
+                        report.notes_out_of_range += usize::from(grid.onsets[t][v]);
+                        grid.steps[t][v] = None;
+                        grid.onsets[t][v] = false;
+                    }
+                }
+            }
+        }
+        report.notes_merged += grid.merge_repeats();
+        grid.fermatas.fill(false);
+        grid.key = None;
+        Ok((grid, report))
+    }
+
+    /// The tokens of a grid, with the given chord class per step, or the
+    /// template labeler's when `chords` is `None`.
+    pub fn grid_tokens(&self, grid: &SatbGrid, chords: Option<&[u8]>) -> Result<TokSeq, TokenError> {
+        if let Some(c) = chords {
+            if c.len() != grid.len() {
+                return Err(TokenError::Encode(format!(
+                    "{} chords for {} steps",
+                    c.len(),
+                    grid.len()
+                )));
+            }
+        }
+        let mut tokens = Vec::with_capacity(grid.len() * 5 + 1);
+        let mut ticks = Vec::with_capacity(grid.len() * 5 + 1);
+        for (t, cell) in grid.steps.iter().enumerate() {
+            let chord = match chords {
+                Some(c) => c[t],
+                None => label_chord(cell),
+            };
+            tokens.push(Token::Chord(chord));
+            for v in [0, 3, 1, 2] {
+                tokens.push(match cell[v] {
+                    Some(p) if (LOWEST_PITCH..=HIGHEST_PITCH).contains(&p) => Token::VoicePitch(p),
+                    Some(p) => {
+                        return Err(TokenError::Encode(format!(
+                            "step {t}, voice {v}: pitch {p} is outside TonicNet's 36..=81"
+                        )))
+                    }
+                    None => Token::TnRest,
+                });
+            }
+            ticks.extend([t as i64; 5]);
+        }
+        tokens.push(Token::TnEnd);
+        ticks.push(grid.len() as i64);
+        with_ids(&self.vocab, tokens, ticks)
+    }
+
+    /// The grid of a token sequence: chords are skipped, a run of equal
+    /// pitches is one held note, decoding stops at `end`.
+    pub fn decode_grid(&self, seq: &[Token]) -> Result<SatbGrid, TokenError> {
+        let mut steps = Vec::new();
+        let mut cell = [None; 4];
+        let mut part = 0usize;
+        for (index, t) in seq.iter().enumerate() {
+            let bad = |m: &str| TokenError::Decode {
+                index,
+                token: t.to_string(),
+                message: m.into(),
+            };
+            match *t {
+                Token::TnEnd => break,
+                Token::Chord(_) if part == 0 => part = 1,
+                Token::VoicePitch(_) | Token::TnRest if part > 0 => {
+                    // S, B, A, T
+                    let v = [0, 3, 1, 2][part - 1];
+                    cell[v] = match *t {
+                        Token::VoicePitch(p) => Some(p),
+                        _ => None,
+                    };
+                    part += 1;
+                    if part == 5 {
+                        steps.push(std::mem::take(&mut cell));
+                        part = 0;
+                    }
+                }
+                Token::Pad | Token::Bos | Token::Eos | Token::Mask => {}
+                _ => return Err(bad("out of place in TonicNet's chord, S, B, A, T order")),
+            }
+        }
+        if part != 0 {
+            return Err(TokenError::Decode {
+                index: seq.len(),
+                token: "end".into(),
+                message: "the last step is incomplete".into(),
+            });
+        }
+        Ok(SatbGrid::from_pitches(steps, self.config.steps_per_quarter))
+    }
+}
+
+impl Tokenizer for TonicNet {
+    fn name(&self) -> &'static str {
+        "tonicnet"
+    }
+    fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+    fn grammar(&self) -> Grammar {
+        use TokenType::*;
+        // The exact 5-token rhythm is positional; by type: a chord is followed
+        // by four voice tokens, and a voice token by a voice, a chord or `end`.
+        Grammar::new(
+            &[Chord],
+            &[
+                (Chord, &[VoicePitch, Rest]),
+                (VoicePitch, &[VoicePitch, Rest, Chord, End]),
+                (Rest, &[VoicePitch, Rest, Chord, End]),
+                (End, &[]),
+            ],
+        )
+    }
+
+    fn preprocess(&self, score: &Score<Tick>) -> Preprocessed {
+        match self.grid(score) {
+            Ok((grid, report)) => Preprocessed {
+                score: grid.to_score(),
+                report,
+            },
+            Err(e) => Preprocessed {
+                score: Score::new(score.ticks_per_quarter),
+                report: Report {
+                    notes_in: score.note_count(),
+                    tracks_dropped: score.tracks.len(),
+                    warnings: vec![e.to_string()],
+                    ..Report::default()
+                },
+            },
+        }
+    }
+
+    fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
+        let (grid, _) = self.grid(score)?;
+        Ok(vec![self.grid_tokens(&grid, None)?])
+    }
+
+    /// Errors (instead of encoding nothing) when the score is not SATB.
+    fn encode(&self, score: &Score<Tick>) -> Result<(Vec<TokSeq>, Report), TokenError> {
+        let (grid, report) = self.grid(score)?;
+        Ok((vec![self.grid_tokens(&grid, None)?], report))
+    }
+
+    fn decode(&self, seqs: &[Vec<Token>]) -> Result<Score<Tick>, TokenError> {
+        match seqs {
+            [seq] => Ok(self.decode_grid(seq)?.to_score()),
+            _ => Err(TokenError::Encode(format!(
+                "TonicNet decodes one sequence per chorale, not {}",
+                seqs.len()
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chorale::{jsb_or_skip, load_js_fakes_16th, shared_data, tiny_chorale};
+
+    #[test]
+    fn vocabulary_is_tonicnets_98_ids() {
+        let tn = TonicNet::new(TonicNetConfig::default()).unwrap();
+        let v = tn.vocab();
+        assert_eq!(v.len(), 98);
+        assert_eq!(v.id(&Token::TnEnd), Some(0));
+        assert_eq!(v.id(&Token::VoicePitch(36)), Some(1));
+        assert_eq!(v.id(&Token::VoicePitch(81)), Some(46));
+        assert_eq!(v.id(&Token::TnRest), Some(47));
+        assert_eq!(v.id(&Token::Chord(0)), Some(48));
+        assert_eq!(v.id(&Token::Chord(49)), Some(97));
+    }
+
+    #[test]
+    fn two_steps_exact_tokens() {
+        let g = SatbGrid::from_pitches(
+            vec![
+                [Some(72), Some(67), Some(64), Some(48)],
+                [Some(72), None, Some(69), Some(53)],
+            ],
+            4,
+        );
+        let tn = TonicNet::new(TonicNetConfig::default()).unwrap();
+        let s = tn.grid_tokens(&g, None).unwrap();
+        // C major, then F major (F A C) under a held soprano C.
+        assert_eq!(s.text(), "Chord_0 72 48 67 64 Chord_5 72 53 Rest 69 end");
+        assert_eq!(s.ids, vec![48, 37, 13, 32, 29, 53, 37, 18, 47, 34, 0]);
+        assert_eq!(z_counts(&s.tokens), vec![0, 0, 0, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(tn.decode_grid(&s.tokens).unwrap(), g);
+        assert!(tn.grammar().violations(&s.tokens).is_empty());
+    }
+
+    #[test]
+    fn labeler_on_textbook_chords() {
+        let c = |ps: &[u8]| label_chord(&ps.iter().map(|&p| Some(p)).collect::<Vec<_>>());
+        assert_eq!(c(&[67, 64, 60, 48]), 0, "C major");
+        assert_eq!(c(&[68, 63, 60, 48]), 8, "A-flat major (G# E- C to music21)");
+        assert_eq!(c(&[69, 64, 60, 45]), 21, "A minor");
+        assert_eq!(c(&[71, 65, 62, 47]), 35, "B diminished");
+        assert_eq!(c(&[68, 64, 60, 48]), 36, "C augmented (bass first)");
+        assert_eq!(c(&[65, 62, 59, 43]), 7, "G7 (not B diminished with an added G)");
+        assert_eq!(c(&[60, 61, 62, 48]), CHORD_OTHER);
+        assert_eq!(c(&[64, 60]), 0, "a major third alone");
+        assert_eq!(label_chord(&[None, None, None, None]), CHORD_NONE);
+    }
+
+    #[test]
+    fn z_counts_wrap_at_80() {
+        let g = SatbGrid::from_pitches(vec![[Some(60), None, None, None]; 85], 4);
+        let tn = TonicNet::new(TonicNetConfig::default()).unwrap();
+        let z = z_counts(&tn.grid_tokens(&g, None).unwrap().tokens);
+        assert_eq!(z.len(), 85 * 5);
+        assert_eq!(z[79 * 5 + 1], 79);
+        assert_eq!(z[80 * 5 + 1], 0);
+        assert_eq!(z[84 * 5 + 4], 4);
+    }
+
+    #[test]
+    fn hand_built_chorale_round_trips() {
+        let tn = TonicNet::new(TonicNetConfig::default()).unwrap();
+        let s = tiny_chorale();
+        let (seqs, report) = tn.encode(&s).unwrap();
+        assert_eq!(report.notes_merged, 1, "the repeated G4 is held");
+        assert_eq!(seqs[0].tokens.len(), 16 * 5 + 1);
+        let tokens: Vec<Vec<Token>> = seqs.iter().map(|s| s.tokens.clone()).collect();
+        assert_eq!(tn.decode(&tokens).unwrap(), tn.preprocess(&s).score);
+        assert!(tn.grammar().violations(&seqs[0].tokens).is_empty());
+    }
+
+    #[test]
+    fn every_jsb_piece_round_trips() {
+        let Some(splits) = jsb_or_skip("tonicnet every_jsb_piece_round_trips") else {
+            return;
+        };
+        let tn = TonicNet::new(TonicNetConfig::default()).unwrap();
+        for g in splits.train.iter().chain(&splits.valid).chain(&splits.test) {
+            let score = g.to_score();
+            let (seqs, _) = tn.encode(&score).unwrap();
+            let tokens: Vec<Vec<Token>> = seqs.iter().map(|s| s.tokens.clone()).collect();
+            assert_eq!(tn.decode(&tokens).unwrap(), tn.preprocess(&score).score);
+            assert_eq!(&tn.decode_grid(&seqs[0].tokens).unwrap(), g);
+        }
+    }
+
+    #[test]
+    fn labeler_agrees_with_js_fakes_chords() {
+        let p = shared_data().join("js_fakes/js-fakes-16thSeparated.json");
+        if !p.exists() {
+            eprintln!(
+                "labeler_agrees_with_js_fakes_chords: skipped, {} is absent",
+                p.display()
+            );
+            return;
+        }
+        let pieces = load_js_fakes_16th(&p).unwrap();
+        assert_eq!(pieces.len(), 500);
+        let tn = TonicNet::new(TonicNetConfig::default()).unwrap();
+        let (mut same, mut total) = (0usize, 0usize);
+        for (g, chords) in &pieces {
+            for (cell, &c) in g.steps.iter().zip(chords) {
+                same += usize::from(label_chord(cell) == c);
+                total += 1;
+            }
+            // Given chords are encoded as they are.
+            let s = tn.grid_tokens(g, Some(chords)).unwrap();
+            assert_eq!(s.tokens[0], Token::Chord(chords[0]));
+        }
+        let rate = same as f64 / total as f64;
+        eprintln!(
+            "tonicnet template labeler vs JS Fakes chords: {same}/{total} steps agree ({:.1}%)",
+            rate * 100.0
+        );
+        assert!(rate > 0.9, "agreement {rate}");
+    }
+}
