@@ -30,7 +30,7 @@
 //!   there is no key analysis here.
 //! - Not produced: BachBot's `??` blank token (its harmonisation mask).
 
-use crate::chorale::SatbGrid;
+use crate::chorale::{preprocessed_grid, SatbGrid};
 use crate::{with_ids, Grammar, Preprocessed, Report, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Score, Tick};
 use serde::{Deserialize, Serialize};
@@ -255,22 +255,7 @@ impl Tokenizer for BachBot {
     }
 
     fn preprocess(&self, score: &Score<Tick>) -> Preprocessed {
-        match self.grid(score) {
-            Ok((grid, report)) => Preprocessed {
-                score: grid.to_score(),
-                report,
-            },
-            // Not an SATB score: nothing the scheme can express.
-            Err(e) => Preprocessed {
-                score: Score::new(score.ticks_per_quarter),
-                report: Report {
-                    notes_in: score.note_count(),
-                    tracks_dropped: score.tracks.len(),
-                    warnings: vec![e.to_string()],
-                    ..Report::default()
-                },
-            },
-        }
+        preprocessed_grid(score, self.grid(score))
     }
 
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {

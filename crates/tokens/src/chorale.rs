@@ -74,6 +74,27 @@ fn grid_error(message: impl Into<String>) -> TokenError {
     TokenError::Encode(message.into())
 }
 
+/// A chorale scheme's preprocessing result: the grid as a score, or, for a
+/// score that is not four S, A, T, B tracks, an empty score whose report
+/// says why (nothing of it can be expressed).
+pub fn preprocessed_grid(score: &Score<Tick>, grid: Result<(SatbGrid, Report), TokenError>) -> crate::Preprocessed {
+    match grid {
+        Ok((grid, report)) => crate::Preprocessed {
+            score: grid.to_score(),
+            report,
+        },
+        Err(e) => crate::Preprocessed {
+            score: Score::new(score.ticks_per_quarter),
+            report: Report {
+                notes_in: score.note_count(),
+                tracks_dropped: score.tracks.len(),
+                warnings: vec![e.to_string()],
+                ..Report::default()
+            },
+        },
+    }
+}
+
 impl SatbGrid {
     /// An empty grid.
     pub fn new(steps_per_quarter: u32) -> Self {

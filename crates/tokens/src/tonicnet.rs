@@ -31,7 +31,7 @@
 //! are derived from the notes). TonicNet's transposition augmentation and
 //! its major/minor swap belong to the data pipeline, not here.
 
-use crate::chorale::SatbGrid;
+use crate::chorale::{preprocessed_grid, SatbGrid};
 use crate::{with_ids, Grammar, Preprocessed, Report, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Score, Tick};
 use serde::{Deserialize, Serialize};
@@ -281,21 +281,7 @@ impl Tokenizer for TonicNet {
     }
 
     fn preprocess(&self, score: &Score<Tick>) -> Preprocessed {
-        match self.grid(score) {
-            Ok((grid, report)) => Preprocessed {
-                score: grid.to_score(),
-                report,
-            },
-            Err(e) => Preprocessed {
-                score: Score::new(score.ticks_per_quarter),
-                report: Report {
-                    notes_in: score.note_count(),
-                    tracks_dropped: score.tracks.len(),
-                    warnings: vec![e.to_string()],
-                    ..Report::default()
-                },
-            },
-        }
+        preprocessed_grid(score, self.grid(score))
     }
 
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
