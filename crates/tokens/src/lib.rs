@@ -38,6 +38,7 @@ pub mod midi_like;
 pub mod performance;
 pub mod remi;
 pub mod structured;
+pub mod subword;
 pub mod token;
 pub mod tonicnet;
 pub mod tsd;
