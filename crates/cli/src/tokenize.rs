@@ -19,9 +19,10 @@ use fugue_tokens::midi_like::MidiLike;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
 use fugue_tokens::structured::Structured;
+use fugue_tokens::subword::{Subword, SubwordConfig, SubwordModel};
 use fugue_tokens::tonicnet::{TonicNet, TonicNetConfig};
 use fugue_tokens::tsd::Tsd;
-use fugue_tokens::Tokenizer;
+use fugue_tokens::{Token, Tokenizer};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::io::Write;
@@ -44,6 +45,14 @@ pub enum Scheme {
     Bachbot,
     /// TonicNet's chord + S, B, A, T steps (Peracha 2019); needs 4 tracks S, A, T, B.
     Tonicnet,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubwordKind {
+    /// Byte-pair encoding.
+    Bpe,
+    /// Unigram language model.
+    Unigram,
 }
 
 impl Scheme {
@@ -85,6 +94,13 @@ pub struct TokenizeArgs {
     /// Source files per shard (a resumed run redoes at most one shard).
     #[arg(long, default_value_t = 256)]
     pub files_per_shard: u32,
+    /// Also learn a subword vocabulary of this size over the folder's tokens
+    /// and write the corpus in it to OUT/bpe (a tokenized folder of its own).
+    #[arg(long, requires = "output")]
+    pub bpe: Option<usize>,
+    /// With --bpe: the subword model.
+    #[arg(long, value_enum, default_value = "bpe")]
+    pub subword: SubwordKind,
     /// Start over even if the output folder holds another run.
     #[arg(long)]
     pub force: bool,
@@ -363,6 +379,110 @@ fn tokenize_folder(a: &TokenizeArgs, tok: &dyn Tokenizer, config: serde_json::Va
     for f in manifest.failed.iter().take(10) {
         eprintln!("  failed: {}: {}", f.path, f.error);
     }
+    if let Some(size) = a.bpe {
+        subword_folder(a, tok, &manifest, out, size)?;
+    }
+    Ok(())
+}
+
+/// Words of a sequence for subword training and encoding: bars for schemes
+/// with `Bar` tokens (MidiTok's default split), else the whole sequence.
+fn words(ids: &[u32], bar: Option<u32>) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    for &id in ids {
+        if out.is_empty() || Some(id) == bar {
+            out.push(Vec::new());
+        }
+        if let Some(w) = out.last_mut() {
+            w.push(id);
+        }
+    }
+    out
+}
+
+/// Learn a subword vocabulary over a tokenized folder (streaming its shards)
+/// and write the corpus in it to `out/bpe`.
+fn subword_folder(a: &TokenizeArgs, tok: &dyn Tokenizer, base: &Manifest, out: &Path, size: usize) -> Result<()> {
+    let started = Instant::now();
+    for s in &base.shards {
+        if !base.shard_is_done(out, s.index) {
+            bail!("{}: shard {} is damaged; run again to redo it", out.display(), s.index);
+        }
+    }
+    let bar = tok.vocab().id(&Token::Bar);
+    let config = SubwordConfig {
+        model: match a.subword {
+            SubwordKind::Bpe => SubwordModel::Bpe,
+            SubwordKind::Unigram => SubwordModel::Unigram,
+        },
+        vocab_size: size,
+        ..SubwordConfig::default()
+    };
+    // Training reads one shard at a time; only word counts are kept.
+    let training = base.shards.iter().flat_map(|s| {
+        let ids = base.read_shard(out, s.index).unwrap_or_default();
+        let files: Vec<&FileEntry> = base.files.iter().filter(|f| f.shard == s.index).collect();
+        let mut w = Vec::new();
+        for f in files {
+            for seq in base.slices(f, &ids).unwrap_or_default() {
+                w.extend(words(seq, bar));
+            }
+        }
+        w
+    });
+    let model = Subword::train(tok.vocab().len(), training, &config)
+        .with_context(|| format!("cannot train the subword model on {}", out.display()))?;
+    let dir = out.join("bpe");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut manifest = Manifest {
+        vocab_size: model.vocab_size() as u64,
+        shards: Vec::new(),
+        files: Vec::new(),
+        ..base.clone()
+    };
+    for s in &base.shards {
+        let ids = base.read_shard(out, s.index)?;
+        let files: Vec<&FileEntry> = base.files.iter().filter(|f| f.shard == s.index).collect();
+        let encoded = files
+            .par_iter()
+            .map(|f| {
+                base.slices(f, &ids)?
+                    .into_iter()
+                    .map(|seq| model.encode(&words(seq, bar)).map_err(anyhow::Error::from))
+                    .collect::<Result<Vec<Vec<u32>>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (info, refs) = write_shard(&dir, s.index, &encoded)?;
+        manifest.shards.push(info);
+        for (f, sequences) in files.into_iter().zip(refs) {
+            manifest.files.push(FileEntry { sequences, ..f.clone() });
+        }
+    }
+    let saved = serde_json::json!({
+        "scheme": base.scheme,
+        "config": base.config,
+        "vocab": tok.vocab().to_file_form().tokens,
+        "subword": { "config": config, "model": serde_json::from_str::<serde_json::Value>(&model.to_json()?)? },
+    });
+    let mut bytes = serde_json::to_vec(&saved)?;
+    bytes.push(b'\n');
+    write_atomic(&dir.join("tokenizer.json"), &bytes, true)?;
+    manifest.save(&dir)?;
+    let (before, after): (u64, u64) = (
+        base.shards.iter().map(|s| s.ids).sum(),
+        manifest.shards.iter().map(|s| s.ids).sum(),
+    );
+    eprintln!(
+        "{}: {:?} vocabulary of {} over {} base tokens; {} tokens → {} ({:.2}x shorter), {:.2} s",
+        dir.display(),
+        config.model,
+        model.vocab_size(),
+        tok.vocab().len(),
+        before,
+        after,
+        before as f64 / after.max(1) as f64,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -382,15 +502,22 @@ fn decode_folder(a: &TokenizeArgs) -> Result<()> {
     let scheme =
         Scheme::from_name(&manifest.scheme).with_context(|| format!("unknown scheme '{}'", manifest.scheme))?;
     let (tok, _) = from_value(scheme, saved.get("config").cloned(), "tokenizer.json")?;
+    let subword = match saved.get("subword").and_then(|s| s.get("model")) {
+        Some(m) => Some(Subword::from_json(&m.to_string(), tok.vocab().len() as u32)?),
+        None => None,
+    };
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let pb = progress(manifest.files.len() as u64, a.quiet, "decode");
     let results: Vec<Result<()>> = manifest
         .files
         .par_iter()
         .map(|f| {
-            let ids = (0..f.sequences.len())
+            let mut ids = (0..f.sequences.len())
                 .map(|i| manifest.read_sequence(dir, f, i))
                 .collect::<Result<Vec<_>, _>>()?;
+            if let Some(sw) = &subword {
+                ids = ids.iter().map(|s| sw.decode(s)).collect::<Result<Vec<_>, _>>()?;
+            }
             let score = tok
                 .decode_ids(&ids)
                 .with_context(|| format!("cannot decode {}", f.path))?;

@@ -459,3 +459,43 @@ fn every_scheme_tokenizes_a_folder_and_decodes_it_back() {
         assert_eq!(info["notes"], expected, "{scheme}");
     }
 }
+
+#[test]
+fn bpe_over_a_folder_decodes_to_the_same_music() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = tmp(&dir, "in");
+    std::fs::create_dir_all(&input).unwrap();
+    for name in ["bach_chorale.mid", "features_type0.mid"] {
+        std::fs::copy(sample(name), input.join(name)).unwrap();
+    }
+    let out = tmp(&dir, "tok");
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    let r = fugue(&["tokenize", "--scheme", "remi", i, "-o", o, "--bpe", "400", "--quiet"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert!(stderr(&r).contains("shorter"), "{}", stderr(&r));
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("bpe/tokenizer.json")).unwrap()).unwrap();
+    assert_eq!(saved["subword"]["config"]["vocab_size"], 400);
+    let (plain, bpe) = (tmp(&dir, "plain"), tmp(&dir, "bpe"));
+    for (src, dst) in [(out.clone(), &plain), (out.join("bpe"), &bpe)] {
+        let r = fugue(&[
+            "tokenize",
+            "--decode",
+            src.to_str().unwrap(),
+            "-o",
+            dst.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(r.status.success(), "{}", stderr(&r));
+    }
+    for name in ["bach_chorale.mid", "features_type0.mid"] {
+        assert_eq!(
+            std::fs::read(plain.join(name)).unwrap(),
+            std::fs::read(bpe.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    // A vocabulary no larger than the base one is refused, naming the field.
+    let r = fugue(&["tokenize", "--scheme", "remi", i, "-o", o, "--bpe", "10", "--quiet"]);
+    assert!(stderr(&r).contains("vocab_size"), "{}", stderr(&r));
+}

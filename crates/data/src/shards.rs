@@ -141,34 +141,56 @@ impl Manifest {
         })
     }
 
-    /// Read the ids of one sequence.
-    pub fn read_sequence(&self, dir: &Path, file: &FileEntry, seq: usize) -> Result<Vec<u32>, ShardError> {
+    /// All ids of one shard.
+    pub fn read_shard(&self, dir: &Path, index: u32) -> Result<Vec<u32>, ShardError> {
         let info = self
             .shards
             .iter()
-            .find(|s| s.index == file.shard)
+            .find(|s| s.index == index)
             .ok_or_else(|| ShardError::Invalid {
                 path: Manifest::path(dir),
-                message: format!("{}: shard {} is not in the manifest", file.path, file.shard),
+                message: format!("shard {index} is not in the manifest"),
             })?;
         let path = dir.join(&info.file);
         let bytes = std::fs::read(&path).map_err(|source| ShardError::Io {
             path: path.clone(),
             source,
         })?;
-        let r = file.sequences.get(seq).ok_or_else(|| ShardError::Invalid {
-            path: path.clone(),
-            message: format!("{} has no sequence {seq}", file.path),
-        })?;
-        let (a, b) = ((r.offset * 4) as usize, ((r.offset + r.len) * 4) as usize);
-        let slice = bytes.get(a..b).ok_or_else(|| ShardError::Invalid {
-            path: path.clone(),
-            message: format!("sequence of {} runs past the end of the shard", file.path),
-        })?;
-        Ok(slice
+        if bytes.len() % 4 != 0 {
+            return Err(ShardError::Invalid {
+                path,
+                message: "length is not a whole number of ids".into(),
+            });
+        }
+        Ok(bytes
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect())
+    }
+
+    /// The sequences of a file, sliced from the ids of its shard.
+    pub fn slices<'a>(&self, file: &FileEntry, shard: &'a [u32]) -> Result<Vec<&'a [u32]>, ShardError> {
+        file.sequences
+            .iter()
+            .map(|r| {
+                shard
+                    .get(r.offset as usize..(r.offset + r.len) as usize)
+                    .ok_or_else(|| ShardError::Invalid {
+                        path: PathBuf::from(&file.path),
+                        message: format!("a sequence runs past the end of shard {}", file.shard),
+                    })
+            })
+            .collect()
+    }
+
+    /// Read the ids of one sequence.
+    pub fn read_sequence(&self, dir: &Path, file: &FileEntry, seq: usize) -> Result<Vec<u32>, ShardError> {
+        let shard = self.read_shard(dir, file.shard)?;
+        let slices = self.slices(file, &shard)?;
+        slices.get(seq).map(|s| s.to_vec()).ok_or_else(|| ShardError::Invalid {
+            path: PathBuf::from(&file.path),
+            message: format!("{} has no sequence {seq}", file.path),
+        })
     }
 }
 
