@@ -24,6 +24,8 @@
 //! - [`tonicnet`]: TonicNet's chord + S, B, A, T steps and its Z feature
 //!   (Peracha 2019).
 //!
+//! [`subword`] learns BPE or Unigram vocabularies over any scheme's tokens.
+//!
 //! This crate knows nothing of tensors or models.
 #![warn(missing_docs)]
 
