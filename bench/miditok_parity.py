@@ -29,10 +29,11 @@ def miditok_tokens(scheme, path):
     global _tok
     import miditok
     if _tok is None:
-        _tok = {"remi": miditok.REMI, "tsd": miditok.TSD, "midilike": miditok.MIDILike, "structured": miditok.Structured}[scheme]()
+        _tok = {"remi": miditok.REMI, "tsd": miditok.TSD, "midilike": miditok.MIDILike, "structured": miditok.Structured, "cpword": miditok.CPWord}[scheme]()
     out = _tok.encode(path)
     seqs = out if isinstance(out, list) else [out]
-    return [" ".join(s.tokens) for s in seqs if len(s.tokens) > 0]
+    # Compound tokens (CP-Word): the slots of a step joined by "|", as fugue prints them.
+    return [" ".join(t if isinstance(t, str) else "|".join(t) for t in s.tokens) for s in seqs if len(s.tokens) > 0]
 
 
 def compare(args):
@@ -62,7 +63,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fugue", required=True)
     ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
-    ap.add_argument("--scheme", default="remi", choices=["remi", "tsd", "midilike", "structured"])
+    ap.add_argument("--scheme", default="remi", choices=["remi", "tsd", "midilike", "structured", "cpword"])
     ap.add_argument("--corpus", default=",".join(CORPORA))
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)

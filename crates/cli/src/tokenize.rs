@@ -15,6 +15,7 @@ use fugue_score::io::write_atomic;
 use fugue_score::midi::{read_midi_file, write_midi, MidiFormat, ReadOptions};
 use fugue_tokens::bachbot::{BachBot, BachBotConfig};
 use fugue_tokens::beat_grid::BeatConfig;
+use fugue_tokens::cp_word::CpWord;
 use fugue_tokens::midi_like::MidiLike;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
@@ -39,6 +40,8 @@ pub enum Scheme {
     Midilike,
     /// Structured (time shift, pitch, velocity, duration per note), MidiTok-compatible.
     Structured,
+    /// CP-Word compound tokens (Hsiao et al. 2021), MidiTok-compatible.
+    Cpword,
     /// Performance events (Oore et al. 2018).
     Performance,
     /// BachBot's serialized SATB chorales (Liang et al. 2017); needs 4 tracks S, A, T, B.
@@ -162,6 +165,13 @@ fn from_value(
             let (c, v) = parse::<BeatConfig>(value, name)?;
             (
                 Box::new(Tsd::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
+        }
+        Scheme::Cpword => {
+            let (c, v) = parse::<BeatConfig>(value, name)?;
+            (
+                Box::new(CpWord::new(c).with_context(|| format!("{name}: invalid config"))?),
                 v,
             )
         }

@@ -14,6 +14,7 @@
 //! - [`tsd`]: TSD (time shift, duration), MidiTok-compatible, same grid.
 //! - [`midi_like`]: MIDI-Like (note-on/note-off), MidiTok-compatible, same grid.
 //! - [`structured`]: Structured (Hadjeres & Crestel 2021), MidiTok-compatible.
+//! - [`cp_word`]: CP-Word compound tokens (Hsiao et al. 2021), MidiTok-compatible.
 //! - [`chorale`]: the SATB grid the chorale schemes share (score ↔ grid, the
 //!   JSB and JS Fakes files); not a scheme itself.
 //! - [`coconet`]: Coconet's (T × 46 × 4) one-hot piano-roll (Huang et al.
@@ -33,6 +34,7 @@ pub mod bachbot;
 pub mod beat_grid;
 pub mod chorale;
 pub mod coconet;
+pub mod cp_word;
 pub mod deepbach;
 pub mod error;
 pub mod grammar;
@@ -62,19 +64,24 @@ pub struct TokSeq {
     pub tokens: Vec<Token>,
     /// Their ids in the tokenizer's vocabulary.
     pub ids: Vec<u32>,
-    /// The time of each token, in ticks of the preprocessed score.
+    /// The time of each token (of each compound step when `width > 1`), in
+    /// ticks of the preprocessed score.
     pub ticks: Vec<i64>,
+    /// Tokens per step: 1, or the slots of a compound token (CP-Word).
+    pub width: usize,
 }
 
 impl TokSeq {
-    /// The tokens as MidiTok writes them: texts separated by spaces.
+    /// The tokens as MidiTok writes them: texts separated by spaces; the
+    /// slots of a compound step joined by `|`.
     pub fn text(&self) -> String {
+        use std::fmt::Write;
+        let width = self.width.max(1);
         let mut s = String::with_capacity(self.tokens.len() * 10);
         for (i, t) in self.tokens.iter().enumerate() {
             if i > 0 {
-                s.push(' ');
+                s.push(if i % width == 0 { ' ' } else { '|' });
             }
-            use std::fmt::Write;
             let _ = write!(s, "{t}");
         }
         s
@@ -152,5 +159,10 @@ pub trait Tokenizer: Send + Sync {
 /// Attach ids to tokens (all tokens a scheme emits are in its vocabulary).
 pub(crate) fn with_ids(vocab: &Vocab, tokens: Vec<Token>, ticks: Vec<i64>) -> Result<TokSeq, TokenError> {
     let ids = vocab.encode(&tokens)?;
-    Ok(TokSeq { tokens, ids, ticks })
+    Ok(TokSeq {
+        tokens,
+        ids,
+        ticks,
+        width: 1,
+    })
 }

@@ -87,6 +87,12 @@ pub enum Token {
     DrumOff(u8),
     /// A time-signature change.
     TimeSig(u8, u8),
+    /// CP-Word: the step is a metric one (bar or position).
+    FamilyMetric,
+    /// CP-Word: the step is a note.
+    FamilyNote,
+    /// CP-Word: a slot the step does not use.
+    Ignore,
     /// Performance events: a note starts (Oore et al. 2018).
     PerfNoteOn(u8),
     /// Performance events: a note ends.
@@ -152,6 +158,12 @@ pub enum TokenType {
     DrumOff,
     /// `TimeSig`.
     TimeSig,
+    /// `Family_Metric`.
+    FamilyMetric,
+    /// `Family_Note`.
+    FamilyNote,
+    /// `Ignore_None`.
+    Ignore,
     /// Performance `NOTE_ON`.
     PerfNoteOn,
     /// Performance `NOTE_OFF`.
@@ -197,6 +209,9 @@ impl Token {
             Token::DrumOn(_) => TokenType::DrumOn,
             Token::DrumOff(_) => TokenType::DrumOff,
             Token::TimeSig(..) => TokenType::TimeSig,
+            Token::FamilyMetric => TokenType::FamilyMetric,
+            Token::FamilyNote => TokenType::FamilyNote,
+            Token::Ignore => TokenType::Ignore,
             Token::PerfNoteOn(_) => TokenType::PerfNoteOn,
             Token::PerfNoteOff(_) => TokenType::PerfNoteOff,
             Token::PerfShift(_) => TokenType::PerfShift,
@@ -233,6 +248,9 @@ impl fmt::Display for Token {
             Token::DrumOn(p) => write!(f, "DrumOn_{p}"),
             Token::DrumOff(p) => write!(f, "DrumOff_{p}"),
             Token::TimeSig(n, d) => write!(f, "TimeSig_{n}/{d}"),
+            Token::FamilyMetric => f.write_str("Family_Metric"),
+            Token::FamilyNote => f.write_str("Family_Note"),
+            Token::Ignore => f.write_str("Ignore_None"),
             Token::PerfNoteOn(p) => write!(f, "NOTE_ON_{p}"),
             Token::PerfNoteOff(p) => write!(f, "NOTE_OFF_{p}"),
             Token::PerfShift(s) => write!(f, "TIME_SHIFT_{s}"),
@@ -312,6 +330,9 @@ impl FromStr for Token {
             ("EOS", "None") => Token::Eos,
             ("MASK", "None") => Token::Mask,
             ("Bar", "None") => Token::Bar,
+            ("Family", "Metric") => Token::FamilyMetric,
+            ("Family", "Note") => Token::FamilyNote,
+            ("Ignore", "None") => Token::Ignore,
             ("Position", v) => Token::Position(v.parse().map_err(|_| err("bad position"))?),
             ("Pitch", v) => Token::Pitch(num(v)?),
             ("PitchDrum", v) => Token::PitchDrum(num(v)?),
@@ -360,6 +381,9 @@ mod tests {
             Token::DrumOn(36),
             Token::DrumOff(36),
             Token::TimeSig(6, 8),
+            Token::FamilyMetric,
+            Token::FamilyNote,
+            Token::Ignore,
             Token::PerfNoteOn(60),
             Token::PerfNoteOff(60),
             Token::PerfShift(100),

@@ -5,6 +5,7 @@
 use fugue_score::midi::{read_midi, ReadOptions};
 use fugue_score::{Score, Tick};
 use fugue_tokens::beat_grid::{BeatConfig, BeatRes};
+use fugue_tokens::cp_word::CpWord;
 use fugue_tokens::midi_like::MidiLike;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
@@ -57,6 +58,10 @@ fn tokenizers() -> Vec<(String, Box<dyn Tokenizer>)> {
         (
             "structured default".into(),
             Box::new(Structured::new(BeatConfig::default()).unwrap()),
+        ),
+        (
+            "cpword default".into(),
+            Box::new(CpWord::new(BeatConfig::default()).unwrap()),
         ),
         (
             "performance score2perf".into(),
@@ -148,6 +153,7 @@ fn run_over(paths: &[PathBuf], all_configs: bool) {
             check(toks[4].1.as_ref(), &toks[4].0, &r.score, p);
             check(toks[5].1.as_ref(), &toks[5].0, &r.score, p);
             check(toks[6].1.as_ref(), &toks[6].0, &r.score, p);
+            check(toks[7].1.as_ref(), &toks[7].0, &r.score, p);
         }
     }
 }
