@@ -247,17 +247,20 @@ fn tokenize_folder_resumes_refuses_other_runs_and_decodes() {
     std::fs::write(input.join("broken.mid"), b"MThd garbage").unwrap();
     let out = tmp(&dir, "tokens");
     let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
-    let r = fugue(&[
-        "tokenize",
-        "--scheme",
-        "tsd",
-        i,
-        "-o",
-        o,
-        "--files-per-shard",
-        "2",
-        "--quiet",
-    ]);
+    let run_tsd = || {
+        fugue(&[
+            "tokenize",
+            "--scheme",
+            "tsd",
+            i,
+            "-o",
+            o,
+            "--files-per-shard",
+            "2",
+            "--quiet",
+        ])
+    };
+    let r = run_tsd();
     assert!(r.status.success(), "{}", stderr(&r));
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["files"].as_array().unwrap().len(), 3);
@@ -268,30 +271,10 @@ fn tokenize_folder_resumes_refuses_other_runs_and_decodes() {
     assert_eq!(tokenizer["scheme"], "tsd");
     assert_eq!(tokenizer["vocab"][0], "PAD_None");
     // A second run resumes everything; a damaged shard is redone.
-    let r = fugue(&[
-        "tokenize",
-        "--scheme",
-        "tsd",
-        i,
-        "-o",
-        o,
-        "--files-per-shard",
-        "2",
-        "--quiet",
-    ]);
+    let r = run_tsd();
     assert!(stderr(&r).contains("(4 resumed)"), "{}", stderr(&r));
     std::fs::write(out.join("shard-00001.ids"), b"x").unwrap();
-    let r = fugue(&[
-        "tokenize",
-        "--scheme",
-        "tsd",
-        i,
-        "-o",
-        o,
-        "--files-per-shard",
-        "2",
-        "--quiet",
-    ]);
+    let r = run_tsd();
     assert!(stderr(&r).contains("(2 resumed)"), "{}", stderr(&r));
     // Another scheme is refused without --force.
     let r = fugue(&["tokenize", "--scheme", "remi", i, "-o", o, "--quiet"]);

@@ -27,7 +27,7 @@
 //! token for them; fugue keeps them too and its vocabulary has the token.
 
 use crate::token::{Beats, Token, TokenType};
-use crate::{Report, TokenError};
+use crate::{Preprocessed, Report, TokenError};
 use fugue_score::{Note, Score, Tick, TimeSignature, Track};
 use serde::{Deserialize, Serialize};
 
@@ -369,8 +369,9 @@ impl Grid {
 
     /// Bring a score onto the grid (see the module docs), for schemes that
     /// write note durations as tokens.
-    pub fn preprocess(&self, score: &Score<Tick>) -> (Score<Tick>, Report) {
-        self.preprocess_with(score, false)
+    pub fn preprocess(&self, score: &Score<Tick>) -> Preprocessed {
+        let (score, report) = self.preprocess_with(score, false);
+        Preprocessed { score, report }
     }
 
     /// Bring a score onto the grid for note-on/note-off schemes (MIDI-Like):
@@ -378,12 +379,12 @@ impl Grid {
     /// denominators both ends of a note go to their section's grid (a note
     /// that collapses keeps one grid step). Notes of one pitch that overlap
     /// are paired first in, first out, as decoding pairs note-offs.
-    pub fn preprocess_on_off(&self, score: &Score<Tick>) -> (Score<Tick>, Report) {
-        let (mut s, report) = self.preprocess_with(score, true);
-        for t in &mut s.tracks {
+    pub fn preprocess_on_off(&self, score: &Score<Tick>) -> Preprocessed {
+        let (mut score, report) = self.preprocess_with(score, true);
+        for t in &mut score.tracks {
             fifo_pairing(&mut t.notes);
         }
-        (s, report)
+        Preprocessed { score, report }
     }
 
     fn preprocess_with(&self, score: &Score<Tick>, on_off: bool) -> (Score<Tick>, Report) {

@@ -80,8 +80,7 @@ impl Tokenizer for MidiLike {
     }
 
     fn preprocess(&self, score: &Score<Tick>) -> Preprocessed {
-        let (score, report) = self.grid.preprocess_on_off(score);
-        Preprocessed { score, report }
+        self.grid.preprocess_on_off(score)
     }
 
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {

@@ -108,15 +108,13 @@ impl Tokenizer for Remi {
     }
 
     fn preprocess(&self, score: &Score<Tick>) -> Preprocessed {
-        let (score, report) = self.grid.preprocess(score);
-        Preprocessed { score, report }
+        self.grid.preprocess(score)
     }
 
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
         let c = &self.grid.config;
         let tpq = score.ticks_per_quarter;
         let sigs = self.grid.sigs(score);
-        // Sections of ticks-per-beat for duration tokens.
         let mut out = Vec::with_capacity(score.tracks.len());
         let empty = Track::new("", 0, 0);
         let parts = parts(score, &empty);

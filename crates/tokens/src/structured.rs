@@ -76,7 +76,7 @@ impl Tokenizer for Structured {
     }
 
     fn preprocess(&self, score: &Score<Tick>) -> Preprocessed {
-        let (mut score, mut report) = self.grid.preprocess(score);
+        let Preprocessed { mut score, mut report } = self.grid.preprocess(score);
         let table = self
             .grid
             .duration_ticks(self.ticks_per_beat(score.ticks_per_quarter))

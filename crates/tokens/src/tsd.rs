@@ -64,8 +64,7 @@ impl Tokenizer for Tsd {
     }
 
     fn preprocess(&self, score: &Score<Tick>) -> Preprocessed {
-        let (score, report) = self.grid.preprocess(score);
-        Preprocessed { score, report }
+        self.grid.preprocess(score)
     }
 
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
