@@ -41,6 +41,7 @@ pub mod grammar;
 pub mod midi_like;
 pub mod performance;
 pub mod remi;
+pub mod serialized_satb;
 pub mod structured;
 pub mod subword;
 pub mod token;
