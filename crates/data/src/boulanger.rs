@@ -49,11 +49,13 @@ impl Benchmark {
     }
 }
 
+/// Pitches are read as numbers: czhuang's JSB files write some as floats
+/// (`73.0`); a pitch must still be a whole number in 0..=127.
 #[derive(Deserialize)]
 struct SplitFile {
-    train: Vec<Vec<Vec<u8>>>,
-    valid: Vec<Vec<Vec<u8>>>,
-    test: Vec<Vec<Vec<u8>>>,
+    train: Vec<Vec<Vec<f64>>>,
+    valid: Vec<Vec<Vec<f64>>>,
+    test: Vec<Vec<Vec<f64>>>,
 }
 
 /// Read a split file of frames (`{"train": [[[pitch]]], ...}`), the layout
@@ -65,12 +67,23 @@ pub(crate) fn load_roll_splits(path: &Path, steps_per_quarter: Option<u32>) -> R
     let mut pieces = Vec::with_capacity(f.train.len() + f.valid.len() + f.test.len());
     for (split, list) in [(Split::Train, f.train), (Split::Valid, f.valid), (Split::Test, f.test)] {
         for (i, frames) in list.into_iter().enumerate() {
-            if let Some(p) = frames.iter().flatten().find(|p| **p > 127) {
-                return Err(DataError::invalid(
-                    path,
-                    format!("{} piece {i}: pitch {p} > 127", split.name()),
-                ));
-            }
+            let frames = frames
+                .into_iter()
+                .map(|f| {
+                    f.into_iter()
+                        .map(|p| {
+                            (p.fract() == 0.0 && (0.0..=127.0).contains(&p))
+                                .then_some(p as u8)
+                                .ok_or_else(|| {
+                                    DataError::invalid(
+                                        path,
+                                        format!("{} piece {i}: pitch {p} is not a MIDI note number", split.name()),
+                                    )
+                                })
+                        })
+                        .collect::<Result<Vec<u8>, DataError>>()
+                })
+                .collect::<Result<Vec<_>, DataError>>()?;
             pieces.push(Piece {
                 id: format!("{}/{i}", split.name()),
                 split,

@@ -313,7 +313,7 @@ mod tests {
             .collect();
         assert_eq!(notes, vec![(0, 3, 60), (0, 2, 64), (4, 1, 60)]);
         assert_eq!(s.ticks_per_quarter, 1);
-        assert!(r.transposed(40, 21, 108).is_none());
+        assert!(r.transposed(50, 21, 108).is_none());
         assert_eq!(r.transposed(2, 21, 108).unwrap().frames[0], vec![62, 66]);
     }
 }
