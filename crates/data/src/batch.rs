@@ -288,6 +288,9 @@ fn pool_order(n: usize, cfg: &BatchConfig, seed: u64, epoch: u64) -> Vec<usize> 
     order
 }
 
+/// A pool's sequences and the examples of one batch from it.
+type Group<T> = (Arc<Vec<T>>, Vec<Example>);
+
 struct Loaded<T> {
     epoch: u64,
     pool: usize,
@@ -318,7 +321,7 @@ impl<S: Source> Walk<S> {
 
     /// The next batch's examples and their pool, or `None` at the end of an
     /// epoch (the state then points at the start of the next one).
-    fn next(&mut self) -> Result<Option<(Arc<Vec<S::Item>>, Vec<Example>)>, DataError> {
+    fn next(&mut self) -> Result<Option<Group<S::Item>>, DataError> {
         loop {
             let epoch = self.state.epoch;
             if self.order.as_ref().is_none_or(|(e, _)| *e != epoch) {

@@ -17,8 +17,11 @@ use std::path::Path;
 /// The listening-test table, relative to the dataset folder.
 pub const LISTENING_TEST: &str = "metadata/js-fakes-listening-test.csv";
 
+/// Listening-test rows by `midi_path`.
+pub type ListeningTable = HashMap<String, Vec<ListeningRow>>;
+
 /// Read the listening-test CSV: rows per `midi_path`, and the rows skipped.
-pub fn load_listening_test(path: &Path) -> Result<(HashMap<String, Vec<ListeningRow>>, Vec<DataWarning>), DataError> {
+pub fn load_listening_test(path: &Path) -> Result<(ListeningTable, Vec<DataWarning>), DataError> {
     let mut rd = csv::Reader::from_path(path).map_err(|e| DataError::invalid(path, e.to_string()))?;
     let headers = rd
         .headers()
@@ -41,7 +44,7 @@ pub fn load_listening_test(path: &Path) -> Result<(HashMap<String, Vec<Listening
                 .ok_or_else(|| DataError::invalid(path, format!("no '{w}' column")))
         })
         .collect::<Result<Vec<usize>, _>>()?;
-    let mut rows: HashMap<String, Vec<ListeningRow>> = HashMap::new();
+    let mut rows = ListeningTable::new();
     let mut warnings = Vec::new();
     for (i, rec) in rd.records().enumerate() {
         let parsed = rec.map_err(|e| e.to_string()).and_then(|rec| {

@@ -72,10 +72,13 @@ pub(crate) struct Scan {
     pub duplicates: Vec<(String, String)>,
 }
 
+/// A scanned file with the reader's note about it, or why it was skipped.
+type Scanning = Result<(Scanned, Option<String>), String>;
+
 /// Read, hash and check files in parallel; drop unreadable files (with a
 /// warning) and byte-identical duplicates (keeping the first).
 pub(crate) fn scan(root: &Path, files: &[PathBuf]) -> Scan {
-    let results: Vec<(String, Result<(Scanned, Option<String>), String>)> = files
+    let results: Vec<(String, Scanning)> = files
         .par_iter()
         .map(|p| {
             let rel = relative(root, p);
