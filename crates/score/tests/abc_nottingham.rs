@@ -17,7 +17,18 @@
 //!    re-strikes one of our tied notes (the renderer does not join ties);
 //! 3. *tuplets*: it matches with onsets within 1/16 quarter instead of 1/50
 //!    (the renderer's triplets of short notes are uneven, e.g. 1/6 + 5/24 + 1/8);
-//! 4. the rest is printed with its first difference (`FUGUE_ABC_REPORT=1`
+//! 4. *part order*: the tune has a part order in a header `P:` (not the
+//!    Nottingham set's `Y:`), which ABC 2.1 plays and the renderer does not;
+//! 5. *repeats*: the tune has a `:|` with no `|:` since the previous `:|`
+//!    and the MIDI has more notes: the renderer goes back to the start of
+//!    the tune (`A :| B :|` plays A A B A A B), fugue to the end of the
+//!    previous repeat (A A B B);
+//! 6. *unordered parts*: the body has `P:` labels but the tune has no part
+//!    order, and the MIDI has fewer notes: the renderer then plays every
+//!    bar once, without its repeats;
+//! 7. *chords*: it matches (as in 2 and 3) once our chords `[CEG]` keep only
+//!    their top note, as the renderer's melody track does;
+//! 8. the rest is printed with its first difference (`FUGUE_ABC_REPORT=1`
 //!    prints all of them).
 //!
 //! `FUGUE_ABC_DUMP=jigs:3` prints both note lists of one tune.
@@ -85,6 +96,22 @@ fn ties_explain(ours: &[Ev], midi: &[Ev], tol: f64) -> bool {
             .all(|&(t, p, _)| ours.iter().any(|&(o, q, d)| q == p && o + tol < t && t < o + d - tol))
 }
 
+/// The highest note at each onset.
+fn top_notes(v: &[Ev]) -> Vec<Ev> {
+    let mut out: Vec<Ev> = Vec::with_capacity(v.len());
+    for &e in v {
+        match out.last_mut() {
+            Some(l) if (l.0 - e.0).abs() < 1e-9 => {
+                if e.1 > l.1 {
+                    *l = e;
+                }
+            }
+            _ => out.push(e),
+        }
+    }
+    out
+}
+
 fn first_difference(a: &[Ev], b: &[Ev]) -> String {
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         if (x.0 - y.0).abs() > 0.02 || x.1 != y.1 {
@@ -92,6 +119,39 @@ fn first_difference(a: &[Ev], b: &[Ev]) -> String {
         }
     }
     format!("{} notes vs {}", a.len(), b.len())
+}
+
+/// Per tune number: (has a header `P:` order and no `Y:`, has a `:|` with
+/// no `|:` since an earlier `:|`, has body `P:` labels and no order).
+fn tune_traits(text: &str) -> std::collections::HashMap<u32, (bool, bool, bool)> {
+    let mut out = std::collections::HashMap::new();
+    for tune in text.split("\nX:").skip(1) {
+        let Some(x) = tune.lines().next().and_then(|l| l.trim().parse::<u32>().ok()) else { continue };
+        let (mut header, mut p_order, mut y) = (true, false, false);
+        let (mut ended, mut started, mut again, mut labels) = (false, false, false, false);
+        for line in tune.lines().skip(1) {
+            if header {
+                p_order |= line.starts_with("P:") && line.trim().len() > 3;
+                y |= line.starts_with("Y:");
+                header = !line.starts_with("K:");
+                continue;
+            }
+            labels |= line.starts_with("P:");
+            let b = line.as_bytes();
+            for i in 0..b.len() {
+                if b[i] == b'|' && b.get(i + 1) == Some(&b':') {
+                    started = true;
+                }
+                if b[i] == b':' && b.get(i + 1) == Some(&b'|') {
+                    again |= ended && !started;
+                    ended = true;
+                    started = false;
+                }
+            }
+        }
+        out.insert(x, (p_order && !y, again, labels && !y && !p_order));
+    }
+    out
 }
 
 fn read_book(path: &Path, prefix: &str) -> Vec<AbcTune> {
@@ -117,12 +177,14 @@ fn nottingham_melodies_match_the_midi_renderings() {
     books.sort();
     let (mut tunes, mut compared, mut exact, mut warnings) = (0usize, 0usize, 0usize, 0usize);
     let (mut by_accidentals, mut by_ties, mut by_tuplets) = (0usize, 0usize, 0usize);
+    let (mut by_parts, mut by_repeats, mut by_unordered, mut by_chords) = (0usize, 0usize, 0usize, 0usize);
     let (mut ours_total, mut midi_total, mut matched_total) = (0usize, 0usize, 0usize);
     let mut rest: Vec<String> = Vec::new();
     for book in &books {
         let stem = book.file_stem().unwrap().to_string_lossy().into_owned();
         let standard = read_book(book, "");
         let one_note = read_book(book, "%%propagate-accidentals not\n");
+        let traits = tune_traits(&String::from_utf8_lossy(&std::fs::read(book).unwrap()));
         assert_eq!(standard.len(), one_note.len());
         for (tune, alt) in standard.iter().zip(&one_note) {
             tunes += 1;
@@ -156,10 +218,18 @@ fn nottingham_melodies_match_the_midi_renderings() {
             let explained = |o: &[Ev], tol: f64| full(o, &theirs, tol) || ties_explain(o, &theirs, tol);
             if explained(&ours_alt, 0.02) && !explained(&ours, 0.02) {
                 by_accidentals += 1;
-            } else if ties_explain(&ours, &theirs, 0.02) || ties_explain(&ours_alt, 0.02) {
+            } else if ties_explain(&ours, &theirs, 0.02) || ties_explain(&ours_alt, &theirs, 0.02) {
                 by_ties += 1;
             } else if explained(&ours, 0.0625) || explained(&ours_alt, 0.0625) {
                 by_tuplets += 1;
+            } else if traits.get(&tune.x).is_some_and(|t| t.0) {
+                by_parts += 1;
+            } else if traits.get(&tune.x).is_some_and(|t| t.1) && ours.len() < theirs.len() {
+                by_repeats += 1;
+            } else if traits.get(&tune.x).is_some_and(|t| t.2) && ours.len() > theirs.len() {
+                by_unordered += 1;
+            } else if explained(&top_notes(&ours_alt), 0.0625) {
+                by_chords += 1;
             } else {
                 rest.push(format!(
                     "{stem} X:{} ({}): {m} of {}/{} match; {}",
@@ -172,18 +242,19 @@ fn nottingham_melodies_match_the_midi_renderings() {
             }
         }
     }
+    let explained = exact + by_accidentals + by_ties + by_tuplets + by_parts + by_repeats + by_unordered + by_chords;
     let pct = |n: usize| 100.0 * n as f64 / compared.max(1) as f64;
     let note_rate = matched_total as f64 / ours_total.max(midi_total).max(1) as f64;
     eprintln!(
         "{tunes} tunes read ({warnings} warnings), {compared} with a MIDI rendering.\n\
          exact match (onsets and pitches): {exact} ({:.1}%); notes: {matched_total} matched of {ours_total} \
          ours / {midi_total} MIDI ({:.2}%)\n\
-         explained by the renderer: accidentals {by_accidentals}, ties {by_ties}, tuplets {by_tuplets} \
-         -> {} ({:.1}%) match or are explained; {} other",
+         explained by the renderer: accidentals {by_accidentals}, ties {by_ties}, tuplets {by_tuplets}, \
+         part order {by_parts}, repeats {by_repeats}, unordered parts {by_unordered}, chords {by_chords} -> {} ({:.1}%) match or are explained; {} other",
         pct(exact),
         100.0 * note_rate,
-        exact + by_accidentals + by_ties + by_tuplets,
-        pct(exact + by_accidentals + by_ties + by_tuplets),
+        explained,
+        pct(explained),
         rest.len()
     );
     for r in rest.iter().take(if report { usize::MAX } else { 10 }) {
@@ -191,6 +262,9 @@ fn nottingham_melodies_match_the_midi_renderings() {
     }
     assert_eq!(tunes, 1034, "expected the 1,034 cleaned tunes");
     assert_eq!(compared, 1034, "expected a MIDI rendering for every tune");
-    assert!(exact * 100 >= compared * 60, "{exact} of {compared} tunes match exactly");
-    assert!(note_rate >= 0.90, "note match rate {note_rate}");
+    // Measured: 703 exact (68.0%), 93.82% of notes, 1,031 matching or
+    // explained; the floors leave a little room for deliberate rule changes.
+    assert!(exact * 1000 >= compared * 670, "{exact} of {compared} tunes match exactly");
+    assert!(note_rate >= 0.935, "note match rate {note_rate}");
+    assert!(explained + 5 >= compared, "only {explained} of {compared} tunes match or are explained");
 }

@@ -215,7 +215,7 @@ impl Body {
     }
 
     /// Close the current bar and open the next one.
-    fn bar_line(&mut self, b: BarLine, at: Pos) {
+    fn bar_line(&mut self, b: BarLine) {
         if b.end_repeat {
             match self.bars.last_mut() {
                 // `:|` with nothing since the last bar line closes that bar.
@@ -230,7 +230,7 @@ impl Body {
         self.next_repeat_start |= b.start_repeat;
         self.open_bar();
         if let Some(nums) = b.ending {
-            self.start_ending(nums, at);
+            self.start_ending(nums);
         }
     }
 
@@ -245,18 +245,18 @@ impl Body {
         }
     }
 
-    fn start_ending(&mut self, nums: Vec<u32>, at: Pos) {
+    fn start_ending(&mut self, nums: Vec<u32>) {
         if self.cur.has_music() {
-            self.bar_line(BarLine::default(), at);
+            self.bar_line(BarLine::default());
         }
         self.ending = Some(nums.clone());
         self.cur.ending = Some(nums);
     }
 
     /// A body `P:` field: the music from here on belongs to part `label`.
-    pub(crate) fn set_part(&mut self, label: u8, at: Pos) {
+    pub(crate) fn set_part(&mut self, label: u8) {
         if self.cur.has_music() {
-            self.bar_line(BarLine::default(), at);
+            self.bar_line(BarLine::default());
         }
         self.ending = None;
         self.part = Some(label);
@@ -338,19 +338,19 @@ impl Body {
                 b'>' | b'<' => self.broken(&mut p, warn)?,
                 b'|' | b':' => {
                     let b = bar_token(&mut p);
-                    self.bar_line(b, at);
+                    self.bar_line(b);
                 }
                 b'[' => match p.s.get(p.i + 1) {
                     Some(b'|') => {
                         p.i += 2;
                         let mut b = bar_tail(&mut p);
                         b.double = true;
-                        self.bar_line(b, at);
+                        self.bar_line(b);
                     }
                     Some(d) if d.is_ascii_digit() => {
                         p.i += 1;
                         let nums = ending_numbers(&mut p);
-                        self.start_ending(nums, at);
+                        self.start_ending(nums);
                     }
                     Some(l) if l.is_ascii_alphabetic() && p.s.get(p.i + 2) == Some(&b':') => {
                         self.inline_field(&mut p, warn)?;
@@ -549,7 +549,7 @@ impl Body {
             },
             b'I' => self.directive(value, at, warn)?,
             b'P' => match value.bytes().next() {
-                Some(l) if l.is_ascii_alphabetic() => self.set_part(l.to_ascii_uppercase(), at),
+                Some(l) if l.is_ascii_alphabetic() => self.set_part(l.to_ascii_uppercase()),
                 _ => warn(at, format!("cannot read the part label P:{value}"))?,
             },
             _ => {}

@@ -101,7 +101,18 @@ impl Body {
                     }
                 }
                 Some(b'"') => self.quoted(p, warn)?,
-                Some(_) => p.i += 1, // decorations, spaces
+                Some(b' ' | b'\t' | b'-' | b'.' | b'~' | b'H'..=b'W' | b'h'..=b'w') => p.i += 1,
+                Some(b'!' | b'+') => {
+                    let c = p.s[p.i];
+                    p.i += 1;
+                    if let Some(end) = p.s[p.i..].iter().position(|&x| x == c) {
+                        p.i += end + 1;
+                    }
+                }
+                Some(_) => {
+                    warn(at, "chord '[' not closed before other music; closed there".into())?;
+                    break;
+                }
             }
         }
         let (mn, md) = Self::multiplier(p);

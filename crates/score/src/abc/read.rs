@@ -242,6 +242,10 @@ struct TuneReader {
     unit: Option<Length>,
     meter: Meter,
     tempo: Option<(String, Pos)>,
+    /// The header's `P:` (the part order, or with `Y:` a part label).
+    header_p: Option<(String, Pos)>,
+    /// The Nottingham set's `Y:` part order.
+    y_order: Option<Vec<u8>>,
     parts: Option<Vec<u8>>,
     propagate: Propagate,
     /// Set once the `K:` line (or the first music line) is read.
@@ -259,6 +263,8 @@ impl TuneReader {
             unit: None,
             meter: None,
             tempo: None,
+            header_p: None,
+            y_order: None,
             parts: None,
             propagate: Propagate::default(),
             body: None,
@@ -329,9 +335,13 @@ impl TuneReader {
                     }
                 }
             }
-            b'P' | b'Y' => match fields::parse_part_order(value) {
-                Ok(order) => self.parts = Some(order),
-                Err(m) => self.warn(at, format!("{m} (part order {}:{value}); ignored", char::from(name)))?,
+            // The Nottingham set writes the order as `Y:` and may also put a
+            // part label `P:A` in the header; with a `Y:` the header `P:`
+            // labels the music that follows.
+            b'P' => self.header_p = Some((value.to_string(), at)),
+            b'Y' => match fields::parse_part_order(value) {
+                Ok(order) => self.y_order = Some(order),
+                Err(m) => self.warn(at, format!("{m} (part order Y:{value}); ignored"))?,
             },
             b'K' => {
                 let key = match fields::parse_key(value, &Key::NONE) {
@@ -367,6 +377,20 @@ impl TuneReader {
         }
         let mut body = Body::new(unit, self.meter, key, tempo);
         body.propagate = self.propagate;
+        let header_p = self.header_p.take();
+        if let Some(order) = self.y_order.take() {
+            self.parts = Some(order);
+            if let Some(label) = header_p.as_ref().and_then(|(p, _)| p.bytes().next()) {
+                if label.is_ascii_alphabetic() {
+                    body.set_part(label.to_ascii_uppercase());
+                }
+            }
+        } else if let Some((p, at)) = header_p {
+            match fields::parse_part_order(&p) {
+                Ok(order) => self.parts = Some(order),
+                Err(m) => self.warnings.push(warning(self.x, at, format!("{m} (part order P:{p}); ignored"))),
+            }
+        }
         self.body = Some(body);
     }
 
