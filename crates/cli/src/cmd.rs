@@ -214,7 +214,10 @@ pub fn load(path: &Path, read: &ReadArgs) -> Result<Loaded> {
             if read.tune.is_none() && count > 1 {
                 warnings.push(Warning {
                     at: fugue_score::Location::default(),
-                    message: format!("the tunebook holds {count} tunes; read X:{} (choose with --tune)", tune.x),
+                    message: format!(
+                        "the tunebook holds {count} tunes; read X:{} (choose with --tune)",
+                        tune.x
+                    ),
                 });
             }
             Ok(Loaded {
@@ -294,7 +297,11 @@ fn convert_book(a: &ConvertArgs, tunes: Vec<abc::AbcTune>) -> Result<()> {
     let mut planned: Vec<(PathBuf, abc::AbcTune)> = Vec::with_capacity(tunes.len());
     for t in tunes {
         let s = slug(t.title.as_deref().unwrap_or(""));
-        let stem = if s.is_empty() { t.x.to_string() } else { format!("{}-{s}", t.x) };
+        let stem = if s.is_empty() {
+            t.x.to_string()
+        } else {
+            format!("{}-{s}", t.x)
+        };
         let mut path = a.output.join(format!("{stem}.mid"));
         let mut n = 2;
         while planned.iter().any(|(p, _)| *p == path) {

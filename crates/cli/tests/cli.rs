@@ -502,7 +502,11 @@ fn abc_converts_one_tune_or_a_whole_book() {
     // An absent tune names itself and the file.
     let o = fugue(&["convert", book_s, tmp(&dir, "x.mid").to_str().unwrap(), "--tune", "3"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("no tune X:3") && stderr(&o).contains("tunes.abc"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no tune X:3") && stderr(&o).contains("tunes.abc"),
+        "{}",
+        stderr(&o)
+    );
     // Without --tune: a file output is refused for a book of two tunes...
     let o = fugue(&["convert", book_s, tmp(&dir, "x.mid").to_str().unwrap()]);
     assert!(!o.status.success() && stderr(&o).contains("--tune"), "{}", stderr(&o));
@@ -522,7 +526,11 @@ fn abc_converts_one_tune_or_a_whole_book() {
     assert_eq!(v["tracks"][1]["name"], "Chords");
     assert_eq!(v["key_signatures"][0]["key"], "G major");
     let o = fugue(&["convert", book_s, out.to_str().unwrap()]);
-    assert!(!o.status.success() && stderr(&o).contains("already exists"), "{}", stderr(&o));
+    assert!(
+        !o.status.success() && stderr(&o).contains("already exists"),
+        "{}",
+        stderr(&o)
+    );
     let o = fugue(&["convert", book_s, out.to_str().unwrap(), "--force"]);
     assert!(o.status.success(), "{}", stderr(&o));
     // `info` reads the first tune and says there are more.

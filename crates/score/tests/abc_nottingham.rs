@@ -126,7 +126,9 @@ fn first_difference(a: &[Ev], b: &[Ev]) -> String {
 fn tune_traits(text: &str) -> std::collections::HashMap<u32, (bool, bool, bool)> {
     let mut out = std::collections::HashMap::new();
     for tune in text.split("\nX:").skip(1) {
-        let Some(x) = tune.lines().next().and_then(|l| l.trim().parse::<u32>().ok()) else { continue };
+        let Some(x) = tune.lines().next().and_then(|l| l.trim().parse::<u32>().ok()) else {
+            continue;
+        };
         let (mut header, mut p_order, mut y) = (true, false, false);
         let (mut ended, mut started, mut again, mut labels) = (false, false, false, false);
         for line in tune.lines().skip(1) {
@@ -203,7 +205,12 @@ fn nottingham_melodies_match_the_midi_renderings() {
             let ours = melody(tune);
             let ours_alt = melody(alt);
             if dump.as_deref() == Some(&format!("{stem}:{}", tune.x)) {
-                let show = |v: &[Ev]| v.iter().map(|e| format!("{:.3}:{}", e.0, e.1)).collect::<Vec<_>>().join(" ");
+                let show = |v: &[Ev]| {
+                    v.iter()
+                        .map(|e| format!("{:.3}:{}", e.0, e.1))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
                 eprintln!("OURS {}\nMIDI {}", show(&ours), show(&theirs));
                 tune.warnings.iter().for_each(|w| eprintln!("WARN {w}"));
             }
@@ -264,7 +271,13 @@ fn nottingham_melodies_match_the_midi_renderings() {
     assert_eq!(compared, 1034, "expected a MIDI rendering for every tune");
     // Measured: 703 exact (68.0%), 93.82% of notes, 1,031 matching or
     // explained; the floors leave a little room for deliberate rule changes.
-    assert!(exact * 1000 >= compared * 670, "{exact} of {compared} tunes match exactly");
+    assert!(
+        exact * 1000 >= compared * 670,
+        "{exact} of {compared} tunes match exactly"
+    );
     assert!(note_rate >= 0.935, "note match rate {note_rate}");
-    assert!(explained + 5 >= compared, "only {explained} of {compared} tunes match or are explained");
+    assert!(
+        explained + 5 >= compared,
+        "only {explained} of {compared} tunes match or are explained"
+    );
 }

@@ -5,6 +5,7 @@
 //! Knows nothing of playing order: see `layout.rs`.
 
 use super::fields::{self, Chord, Key, Length, Meter, Quoted};
+use super::lex::{bar_tail, bar_token, ending_numbers, BarLine, Line};
 
 /// Ticks per quarter note of every ABC score: 480 = 2^5 x 3 x 5, so lengths
 /// down to 1/128 notes, triplets down to 1/64 and quintuplets of 1/32 notes
@@ -138,16 +139,6 @@ pub(crate) struct Body {
     pub(super) rounded_warned: bool,
 }
 
-/// A bar line as read: `|`, `||`, `|]`, `[|`, `|:`, `:|`, `::`, `|1`, `:|2`...
-#[derive(Clone, Debug, Default)]
-struct BarLine {
-    end_repeat: bool,
-    start_repeat: bool,
-    /// `||`, `|]`, `[|`: closes an ending.
-    double: bool,
-    ending: Option<Vec<u32>>,
-}
-
 impl Body {
     pub(crate) fn new(unit: Length, meter: Meter, key: Key, tempo: f64) -> Body {
         let mut b = Body {
@@ -209,7 +200,9 @@ impl Body {
             self.cur.changes.push((self.cursor, c));
         } else {
             // Before any music of the bar: the bar starts with it.
-            self.cur.changes.retain(|(_, old)| std::mem::discriminant(old) != std::mem::discriminant(&c));
+            self.cur
+                .changes
+                .retain(|(_, old)| std::mem::discriminant(old) != std::mem::discriminant(&c));
             self.cur.changes.push((0, c));
         }
     }
@@ -310,7 +303,12 @@ impl Body {
         if !self.reading_voice() {
             return Ok(());
         }
-        let mut p = Line { s: line.as_bytes(), i: 0, text: line, pos };
+        let mut p = Line {
+            s: line.as_bytes(),
+            i: 0,
+            text: line,
+            pos,
+        };
         while let Some(c) = p.peek() {
             let at = p.at();
             match c {
@@ -329,7 +327,10 @@ impl Body {
                     match p.s[p.i..].iter().position(|&x| x == b'}') {
                         Some(end) => p.i += end + 1,
                         None => {
-                            warn(at, "grace notes '{' without '}' on the line; the brace is ignored".into())?;
+                            warn(
+                                at,
+                                "grace notes '{' without '}' on the line; the brace is ignored".into(),
+                            )?;
                             p.i += 1;
                         }
                     }
@@ -377,7 +378,10 @@ impl Body {
                     let _ = self.length(&mut p, warn)?;
                 }
                 b'&' => {
-                    warn(at, "voice overlay '&' is not supported; the rest of the bar is skipped".into())?;
+                    warn(
+                        at,
+                        "voice overlay '&' is not supported; the rest of the bar is skipped".into(),
+                    )?;
                     while p.peek().is_some_and(|x| x != b'|') {
                         p.i += 1;
                     }
@@ -449,7 +453,9 @@ impl Body {
         }
         let new = scale_ticks(adv, this.0, this.1);
         self.cursor = (self.cursor - adv + new).clamp(0, MAX_TIME);
-        self.cur.length = self.cursor.max(self.cur.notes.iter().map(|n| n.onset).max().unwrap_or(0));
+        self.cur.length = self
+            .cursor
+            .max(self.cur.notes.iter().map(|n| n.onset).max().unwrap_or(0));
         self.last = Some((first, new));
         self.broken_next = Some(next);
         Ok(())
@@ -577,107 +583,4 @@ pub(super) fn scale_ticks(v: i64, num: i64, den: i64) -> i64 {
     let v = i128::from(v) * i128::from(num);
     let d = i128::from(den.max(1));
     ((v + d / 2) / d).clamp(0, i128::from(MAX_TIME)) as i64
-}
-
-/// A cursor over one line's bytes.
-pub(crate) struct Line<'a> {
-    pub s: &'a [u8],
-    pub i: usize,
-    pub text: &'a str,
-    pub pos: Pos,
-}
-
-impl Line<'_> {
-    pub(crate) fn peek(&self) -> Option<u8> {
-        self.s.get(self.i).copied()
-    }
-
-    /// The place of the cursor.
-    pub(crate) fn at(&self) -> Pos {
-        let col = self.text.get(..self.i).map_or(self.i, |s| s.chars().count());
-        Pos {
-            line: self.pos.line,
-            col: self.pos.col + col,
-            offset: self.pos.offset + self.i,
-        }
-    }
-
-    /// A decimal number, saturating at 9999 (ABC's numbers are small; the
-    /// bound keeps length products far from overflow).
-    pub(crate) fn number(&mut self) -> Option<u32> {
-        let start = self.i;
-        let mut v = 0u32;
-        while let Some(d) = self.peek().filter(u8::is_ascii_digit) {
-            v = (v * 10 + u32::from(d - b'0')).min(9999);
-            self.i += 1;
-        }
-        (self.i > start).then_some(v)
-    }
-}
-
-/// A bar line starting at `|` or `:`.
-fn bar_token(p: &mut Line) -> BarLine {
-    let mut b = BarLine::default();
-    while p.peek() == Some(b':') {
-        b.end_repeat = true;
-        p.i += 1;
-    }
-    let mut bars = 0;
-    while p.peek() == Some(b'|') {
-        bars += 1;
-        p.i += 1;
-    }
-    if p.peek() == Some(b']') {
-        b.double = true;
-        p.i += 1;
-    }
-    b.double |= bars > 1;
-    if bars == 0 && b.end_repeat {
-        // `::` is an end and a start repeat; a lone `:` the same.
-        b.start_repeat = true;
-        return b;
-    }
-    let tail = bar_tail(p);
-    b.start_repeat = tail.start_repeat;
-    b.ending = tail.ending;
-    b
-}
-
-/// What may follow the bars of a bar line: `:` (start repeat), an ending
-/// number (`|1`, `|[2`, `:|2`).
-fn bar_tail(p: &mut Line) -> BarLine {
-    let mut b = BarLine::default();
-    while p.peek() == Some(b':') {
-        b.start_repeat = true;
-        p.i += 1;
-    }
-    if p.peek().is_some_and(|c| c.is_ascii_digit()) {
-        b.ending = Some(ending_numbers(p));
-    } else if p.peek() == Some(b'[') && p.s.get(p.i + 1).is_some_and(|c| c.is_ascii_digit()) {
-        p.i += 1;
-        b.ending = Some(ending_numbers(p));
-    }
-    b
-}
-
-/// Ending numbers: `1`, `2`, `1,3`, `1-3` (at most 1..=64).
-fn ending_numbers(p: &mut Line) -> Vec<u32> {
-    let mut nums = Vec::new();
-    loop {
-        let Some(a) = p.number() else { break };
-        let mut b = a;
-        if p.peek() == Some(b'-') && p.s.get(p.i + 1).is_some_and(|c| c.is_ascii_digit()) {
-            p.i += 1;
-            b = p.number().unwrap_or(a);
-        }
-        for n in a.min(64)..=b.min(64) {
-            nums.push(n);
-        }
-        if p.peek() == Some(b',') && p.s.get(p.i + 1).is_some_and(|c| c.is_ascii_digit()) {
-            p.i += 1;
-        } else {
-            break;
-        }
-    }
-    nums
 }

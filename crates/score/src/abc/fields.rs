@@ -85,16 +85,25 @@ pub(crate) fn parse_key(text: &str, current: &Key) -> Result<Key, String> {
     let b = first.as_bytes();
     if first.eq_ignore_ascii_case("none") {
         words.next();
-        key = Key { fifths: None, ..Key::NONE };
+        key = Key {
+            fifths: None,
+            ..Key::NONE
+        };
     } else if first == "HP" {
         // Highland pipes, written without a signature.
         words.next();
-        key = Key { fifths: None, ..Key::NONE };
+        key = Key {
+            fifths: None,
+            ..Key::NONE
+        };
     } else if first == "Hp" {
         // Highland pipes with F sharp and C sharp marked (G natural).
         words.next();
         key = Key::with_fifths(2, false);
-    } else if let Some(tonic) = b.first().and_then(|&c| letter_index(c).filter(|_| c.is_ascii_uppercase())) {
+    } else if let Some(tonic) = b
+        .first()
+        .and_then(|&c| letter_index(c).filter(|_| c.is_ascii_uppercase()))
+    {
         words.next();
         let mut rest = &first[1..];
         let mut fifths = FIFTHS[tonic];
@@ -128,7 +137,10 @@ pub(crate) fn parse_key(text: &str, current: &Key) -> Result<Key, String> {
             _ => return Err(format!("unknown mode '{mode}' in K:{text}; read as major")),
         };
         key = if explicit {
-            Key { fifths: None, ..Key::NONE }
+            Key {
+                fifths: None,
+                ..Key::NONE
+            }
         } else {
             Key::with_fifths(fifths + shift, minor)
         };

@@ -103,10 +103,7 @@ fn playing_order<E>(
                 if idx.is_empty() {
                     if !missing.contains(&label) {
                         missing.push(label);
-                        warn(
-                            at,
-                            format!("part {} of the part order has no music", char::from(label)),
-                        )?;
+                        warn(at, format!("part {} of the part order has no music", char::from(label)))?;
                     }
                     continue;
                 }
@@ -116,10 +113,17 @@ fn playing_order<E>(
                     break;
                 }
             }
-            let mut unplayed: Vec<u8> = bars.iter().filter_map(|b| b.part).filter(|p| !order.contains(p)).collect();
+            let mut unplayed: Vec<u8> = bars
+                .iter()
+                .filter_map(|b| b.part)
+                .filter(|p| !order.contains(p))
+                .collect();
             unplayed.dedup();
             for p in unplayed {
-                warn(at, format!("part {} is not in the part order; not played", char::from(p)))?;
+                warn(
+                    at,
+                    format!("part {} is not in the part order; not played", char::from(p)),
+                )?;
             }
         }
         _ => {
@@ -202,7 +206,11 @@ pub(crate) fn build<E>(plan: &Plan, warn: &mut Warn<E>) -> Result<Score<Tick>, E
         }
         chords.extend(b.chords.iter().map(|(o, c)| (t.saturating_add(*o).min(MAX_TIME), c)));
         for (o, c) in &b.changes {
-            let time = if k == 0 && *o == 0 { 0 } else { t.saturating_add(*o).min(MAX_TIME) };
+            let time = if k == 0 && *o == 0 {
+                0
+            } else {
+                t.saturating_add(*o).min(MAX_TIME)
+            };
             events.push((time, c));
         }
         t = t.saturating_add(b.length).min(MAX_TIME);
@@ -291,7 +299,13 @@ fn join_ties<E>(mut laid: Vec<Laid>, warn: &mut Warn<E>) -> Result<Vec<Note<Tick
             let o = &out[open[k].0];
             if o.end() < note.time {
                 let (o, at) = open.swap_remove(k);
-                warn(at, format!("tie from pitch {} has no following note of that pitch; not joined", out[o].pitch))?;
+                warn(
+                    at,
+                    format!(
+                        "tie from pitch {} has no following note of that pitch; not joined",
+                        out[o].pitch
+                    ),
+                )?;
             } else {
                 k += 1;
             }
@@ -315,7 +329,13 @@ fn join_ties<E>(mut laid: Vec<Laid>, warn: &mut Warn<E>) -> Result<Vec<Note<Tick
         }
     }
     for (o, at) in open {
-        warn(at, format!("tie from pitch {} has no following note of that pitch; not joined", out[o].pitch))?;
+        warn(
+            at,
+            format!(
+                "tie from pitch {} has no following note of that pitch; not joined",
+                out[o].pitch
+            ),
+        )?;
     }
     Ok(out)
 }

@@ -102,6 +102,7 @@
 mod body;
 mod fields;
 mod layout;
+mod lex;
 mod notes;
 mod read;
 

@@ -1,8 +1,9 @@
 //! Notes and chords as written: accidentals, letters, octave marks, lengths
 //! and ties, turned into pitches (key, bar accidentals, tie carry) and ticks.
 
-use super::body::{scale_ticks, Body, Line, Pos, Propagate, RawNote, Warn, WHOLE};
+use super::body::{scale_ticks, Body, Pos, Propagate, RawNote, Warn, WHOLE};
 use super::fields::{letter_index, SEMITONES};
+use super::lex::Line;
 
 /// A note as read, before it is placed.
 struct Written {
@@ -39,7 +40,10 @@ impl Body {
         let d = self.unit.1 * den;
         if (i128::from(n) * i128::from(num)) % i128::from(d.max(1)) != 0 && !self.rounded_warned {
             self.rounded_warned = true;
-            warn(at, "a note length is not a whole number of 1/480 quarters; rounded".into())?;
+            warn(
+                at,
+                "a note length is not a whole number of 1/480 quarters; rounded".into(),
+            )?;
         }
         Ok(scale_ticks(n, num, d))
     }
@@ -198,7 +202,11 @@ impl Body {
         if tie {
             p.i += 1;
         }
-        let tied = self.tied.iter().find(|t| t.0 == letter && t.1 == octave).map(|t| i32::from(t.2));
+        let tied = self
+            .tied
+            .iter()
+            .find(|t| t.0 == letter && t.1 == octave)
+            .map(|t| i32::from(t.2));
         let pitch = match (acc, tied) {
             (None, Some(pitch)) => pitch,
             _ => {
@@ -226,7 +234,10 @@ impl Body {
         let pitch = match u8::try_from(pitch) {
             Ok(p) if p <= 127 => Some(p),
             _ => {
-                warn(at, format!("pitch {pitch} is outside MIDI's 0..=127; the note is left out"))?;
+                warn(
+                    at,
+                    format!("pitch {pitch} is outside MIDI's 0..=127; the note is left out"),
+                )?;
                 None
             }
         };

@@ -77,14 +77,24 @@ pub fn read_abc_str(text: &str, opts: &ReadOptions) -> Result<Vec<AbcTune>> {
     let mut file_header: Vec<(u8, String, Pos)> = Vec::new();
     let mut tune: Option<TuneReader> = None;
     if !has_x {
-        if !lines.iter().any(|l| field_of(l.text, false).is_some_and(|f| f.0 == b'K')) {
+        if !lines
+            .iter()
+            .any(|l| field_of(l.text, false).is_some_and(|f| f.0 == b'K'))
+        {
             return Err(ScoreError::Abc {
                 path: None,
                 message: "no tune found (no X: or K: field)".into(),
             });
         }
         let mut t = TuneReader::new(1, Pos::default(), opts);
-        t.warn(Pos { line: 1, col: 1, offset: 0 }, "no X: field; read as one tune numbered 1".into())?;
+        t.warn(
+            Pos {
+                line: 1,
+                col: 1,
+                offset: 0,
+            },
+            "no X: field; read as one tune numbered 1".into(),
+        )?;
         tune = Some(t);
     }
     // After a tune's blank line: text until the next X: is not music.
@@ -388,7 +398,9 @@ impl TuneReader {
         } else if let Some((p, at)) = header_p {
             match fields::parse_part_order(&p) {
                 Ok(order) => self.parts = Some(order),
-                Err(m) => self.warnings.push(warning(self.x, at, format!("{m} (part order P:{p}); ignored"))),
+                Err(m) => self
+                    .warnings
+                    .push(warning(self.x, at, format!("{m} (part order P:{p}); ignored"))),
             }
         }
         self.body = Some(body);
@@ -431,7 +443,6 @@ impl TuneReader {
         })
     }
 }
-
 
 /// Record a warning of tune `x`, or fail with it in strict mode.
 fn push(warnings: &mut Vec<Warning>, x: u32, strict: bool, at: Pos, message: String) -> Result<()> {

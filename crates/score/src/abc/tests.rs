@@ -17,7 +17,11 @@ fn tune(head: &str, body: &str) -> AbcTune {
 
 /// (onset, duration, pitch) of the melody.
 fn notes(s: &Score<Tick>) -> Vec<(i64, i64, u8)> {
-    s.tracks[0].notes.iter().map(|n| (n.time, n.duration, n.pitch)).collect()
+    s.tracks[0]
+        .notes
+        .iter()
+        .map(|n| (n.time, n.duration, n.pitch))
+        .collect()
 }
 
 fn pitches(s: &Score<Tick>) -> Vec<u8> {
@@ -68,7 +72,10 @@ fn keys_modes_and_bar_accidentals() {
     assert_eq!(pitches(&read("X:1\nK:HP\nF c|\n").score), [65, 72]);
     assert_eq!(pitches(&read("X:1\nK:Hp\nF c G|\n").score), [66, 73, 67]);
     // Accidentals hold to the bar line, in every octave (ABC 2.1's default).
-    assert_eq!(pitches(&tune("", "^F F f =F F | F ^^G __B").score), [66, 66, 78, 65, 65, 65, 69, 69]);
+    assert_eq!(
+        pitches(&tune("", "^F F f =F F | F ^^G __B").score),
+        [66, 66, 78, 65, 65, 65, 69, 69]
+    );
     let t = tune("%%propagate-accidentals octave\n", "^F f F|");
     assert_eq!(pitches(&t.score), [66, 77, 66]);
     let t = tune("I:propagate-accidentals not\n", "^F F|");
@@ -85,7 +92,10 @@ fn keys_modes_and_bar_accidentals() {
 fn broken_rhythms_tuplets_and_chords() {
     let n = notes(&tune("", "A>B A<B A>>B z2|").score);
     let got: Vec<(i64, i64)> = n.iter().map(|n| (n.0, n.1)).collect();
-    assert_eq!(got, [(0, 360), (360, 120), (480, 120), (600, 360), (960, 420), (1380, 60)]);
+    assert_eq!(
+        got,
+        [(0, 360), (360, 120), (480, 120), (600, 360), (960, 420), (1380, 60)]
+    );
     // (3: three in the time of two; (p:q:r.
     let n = notes(&tune("", "(3ABc d (5:4:3ABc d z2|").score);
     let got: Vec<(i64, i64)> = n.iter().map(|n| (n.0, n.1)).collect();
@@ -96,7 +106,17 @@ fn broken_rhythms_tuplets_and_chords() {
     assert_eq!(notes(&t.score)[5].0, 720);
     // A chord: notes start together, the first note's length moves the time.
     let n = notes(&tune("", "[CEG]2 [C2E]A z3|").score);
-    assert_eq!(n, [(0, 480, 60), (0, 480, 64), (0, 480, 67), (480, 480, 60), (480, 240, 64), (960, 240, 69)]);
+    assert_eq!(
+        n,
+        [
+            (0, 480, 60),
+            (0, 480, 64),
+            (0, 480, 67),
+            (480, 480, 60),
+            (480, 240, 64),
+            (960, 240, 69)
+        ]
+    );
 }
 
 #[test]
@@ -159,11 +179,19 @@ fn mid_tune_changes_tempo_and_pickup() {
     let s = &t.score;
     // The pickup (one quarter of 4/4) ends on the first bar line.
     assert_eq!(notes(s)[0], (1440, 480, 60));
-    let ts: Vec<(i64, u8, u8)> = s.time_signatures.iter().map(|x| (x.time, x.numerator, x.denominator)).collect();
+    let ts: Vec<(i64, u8, u8)> = s
+        .time_signatures
+        .iter()
+        .map(|x| (x.time, x.numerator, x.denominator))
+        .collect();
     assert_eq!(ts, [(0, 4, 4), (1920, 3, 4), (3360, 2, 4)]);
     // After L:1/8, G is an eighth.
     assert_eq!(notes(s)[4], (3360, 240, 67));
-    let tempos: Vec<(i64, u32)> = s.tempos.iter().map(|x| (x.time, (x.qpm() * 100.0).round() as u32)).collect();
+    let tempos: Vec<(i64, u32)> = s
+        .tempos
+        .iter()
+        .map(|x| (x.time, (x.qpm() * 100.0).round() as u32))
+        .collect();
     assert_eq!(tempos, [(0, 9000), (3840, 6000)]);
     // No Q: means 120 quarters per minute.
     assert_eq!(tune("", "A").score.tempos[0].qpm(), 120.0);
@@ -197,13 +225,19 @@ fn chord_symbols_make_a_chords_track() {
     assert_eq!(labels, ["Am", "G7", "D/f+"]);
     let t = tune("", "\"Cd\"C \"Ca\"C \"From here\"C|");
     let c = &t.score.tracks[1];
-    assert_eq!(c.notes.iter().map(|n| n.pitch).collect::<Vec<_>>(), [48, 51, 54, 48, 52, 56]);
+    assert_eq!(
+        c.notes.iter().map(|n| n.pitch).collect::<Vec<_>>(),
+        [48, 51, 54, 48, 52, 56]
+    );
     assert_eq!(t.warnings.len(), 1, "{:?}", t.warnings);
     let off = ReadOptions {
         chord_track: false,
         ..ReadOptions::default()
     };
-    assert_eq!(read_abc_str("X:1\nK:C\n\"C\"C\n", &off).unwrap()[0].score.tracks.len(), 1);
+    assert_eq!(
+        read_abc_str("X:1\nK:C\n\"C\"C\n", &off).unwrap()[0].score.tracks.len(),
+        1
+    );
 }
 
 #[test]
