@@ -8,7 +8,7 @@
 //! [`read_abc_file`] a path. Reading is lenient like the other readers:
 //! what cannot be read is skipped with a warning naming the tune's `X:`
 //! number, the line and the column; `strict` turns the first warning into
-//! an error. Text with no tune in it is an error ([`ScoreError::Abc`]).
+//! an error. Text with no tune in it is an error ([`ScoreError::Abc`](crate::ScoreError::Abc)).
 //!
 //! # The reading rules, stated once
 //! - **Tunes.** A tune starts at an `X:` line and ends at a blank line. Its
@@ -23,7 +23,9 @@
 //!   part label) change the music from where they stand, on their own line
 //!   or inline (`[K:G]`); `V:` selects a voice; others are ignored. `%` starts
 //!   a comment; a `\` at a line end continues the line (music lines join
-//!   anyway: line ends do not matter in the music).
+//!   anyway: line ends do not matter in the music); `%%` lines are
+//!   directives, of which only `propagate-accidentals` is read. Music before
+//!   any `K:` is read in C major, with a warning.
 //! - **Resolution.** 480 ticks per quarter (2^5 x 3 x 5): lengths down to
 //!   1/128 notes, triplets down to 1/64 notes and quintuplets of 1/32 notes
 //!   are exact. A length that is not a whole number of ticks is rounded,
@@ -45,9 +47,12 @@
 //!   `lyd`, `loc`; only the first three letters count), `exp` (only the
 //!   listed accidentals), explicit accidentals after the key (`K:D =c`),
 //!   `K:none` and `K:HP` (no accidentals), `K:Hp` (F sharp, C sharp).
-//!   An accidental (`^`, `^^`, `_`, `__`, `=`) holds for that letter in
-//!   that octave until the next bar line; a note tied from a note of the
-//!   same letter and octave keeps its pitch across the bar line.
+//!   An accidental (`^`, `^^`, `_`, `__`, `=`) holds for later notes of
+//!   that letter until the next bar line — in every octave, ABC 2.1's
+//!   default; `%%propagate-accidentals octave` (or `I:propagate-accidentals
+//!   octave`) limits it to its octave and `not` to its own note. A note tied
+//!   from a note of the same letter and octave keeps its pitch across the
+//!   bar line. A `K:` change mid-bar clears the bar's accidentals.
 //!   Microtonal accidentals are read as whole semitones (warning); a pitch
 //!   outside 0..=127 is left out (warning) but takes its time.
 //! - **Rests.** `z` and `x` rest for their length; `Z` and `Z4` (also `X`)
@@ -72,7 +77,9 @@
 //! - **Parts.** With a part order (`P:ABAC`, `P:A2B`, `P:(AB)2C`, `P:A.B.C`
 //!   in the header, or the Nottingham set's `Y:AB`) and `P:` labels in the
 //!   body, the music before the first label is played once, then each part
-//!   of the order with its repeats played out. Without an order the body
+//!   of the order with its repeats played out. When a tune has a `Y:`, a
+//!   header `P:` is not an order but the label of the music that follows
+//!   (the Nottingham set's use). Without an order the body
 //!   is played as written. Each played part's label is a marker at its start.
 //! - **Pickup.** When the first played bar is shorter than its meter's bar,
 //!   the music starts late so that the pickup ends on the first bar line
@@ -87,10 +94,10 @@
 //!   sharps or flats (folded into -7..=7), minor for `m`/`min`/`aeo`, every
 //!   other mode as the major key of the same signature; `K:none`/`K:HP` give
 //!   none. Changes take effect where they stand; a restatement is dropped.
-//! - **Tracks.** Track 0, `Melody` (program 0, channel 1), holds the notes.
+//! - **Tracks.** Track 0, `Melody` (program 0, MIDI channel 1: `channel: 0`), holds the notes.
 //!   Chord symbols (`"Am"`, `"G7"`, `"D/f+"`, the Nottingham set's `"Cd"`
 //!   diminished and `"Ca"` augmented) become a second track, `Chords`
-//!   (program 0, channel 2; [`ReadOptions::chord_track`]): each symbol
+//!   (program 0, MIDI channel 2; [`ReadOptions::chord_track`]): each symbol
 //!   sounds from its place until the next symbol, the last until the end of
 //!   the music, voiced as in the MusicXML reader — root from C3 (MIDI
 //!   48–59), chord tones stacked above it in root position, a slash chord's
