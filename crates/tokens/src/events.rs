@@ -69,21 +69,23 @@ pub fn events_of<'a>(sigs: &[TimeSignature<Tick>], tracks: &[&'a Track<Tick>]) -
 }
 
 /// The event lists of a score, one per output sequence: all tracks together
-/// in one stream with programs, else one per track (the track's part given).
+/// in one stream with programs, else one per track, with the track's part
+/// (`None` for the empty sequence of a score without tracks).
 pub fn sequences<'a>(
     c: &BeatConfig,
     sigs: &[TimeSignature<Tick>],
     score: &'a Score<Tick>,
     empty: &'a Track<Tick>,
-) -> Vec<(Part, Vec<(i64, GridEvent<'a>)>)> {
+) -> Vec<(Option<Part>, Vec<(i64, GridEvent<'a>)>)> {
     let parts = parts(score, empty);
+    let has_tracks = !score.tracks.is_empty();
     if c.use_programs && c.one_token_stream_for_programs {
-        let first = parts.first().map_or(Part { program: 0, drum: false }, |t| Part::of(t));
+        let first = parts.first().filter(|_| has_tracks).map(|t| Part::of(t));
         vec![(first, events_of(sigs, &parts))]
     } else {
         parts
             .into_iter()
-            .map(|t| (Part::of(t), events_of(sigs, &[t])))
+            .map(|t| (Some(Part::of(t)).filter(|_| has_tracks), events_of(sigs, &[t])))
             .collect()
     }
 }
@@ -99,9 +101,9 @@ pub struct ProgramTokens {
 impl ProgramTokens {
     /// The placement for a configuration; with per-track program changes the
     /// sequence's first token, pushed here.
-    pub fn start(c: &BeatConfig, part: Part, tokens: &mut Vec<Token>, ticks: &mut Vec<i64>) -> Self {
+    pub fn start(c: &BeatConfig, part: Option<Part>, tokens: &mut Vec<Token>, ticks: &mut Vec<i64>) -> Self {
         let one_stream = c.one_token_stream_for_programs;
-        if c.use_programs && c.program_changes && !one_stream {
+        if let Some(part) = part.filter(|_| c.use_programs && c.program_changes && !one_stream) {
             tokens.push(Token::Program(part.program));
             ticks.push(0);
         }

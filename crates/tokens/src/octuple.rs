@@ -435,3 +435,59 @@ impl Tokenizer for Octuple {
         Ok(score)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_bars_take_the_previous_signature() {
+        // 4/4, then 3/4 at bar 1 whose first note is in the 3/4 section's
+        // third bar: the two empty bars keep 4/4.
+        let mut s = Score::new(8);
+        s.time_signatures = vec![TimeSignature::new(0, 4, 4), TimeSignature::new(32, 3, 4)];
+        let mut t = Track::new("", 0, 0);
+        t.notes = vec![Note::new(0, 8, 60, 99), Note::new(32 + 48 + 2, 8, 62, 99)];
+        s.tracks.push(t);
+        let tok = Octuple::new(BeatConfig::default()).unwrap();
+        let p = tok.preprocess(&s);
+        assert_eq!(
+            p.score.time_signatures,
+            vec![TimeSignature::new(0, 4, 4), TimeSignature::new(96, 3, 4)]
+        );
+        assert_eq!(p.score.tracks[0].notes[1].time, 96 + 2);
+        assert_eq!(p.report.onsets_moved, 1);
+        let (seqs, _) = tok.encode(&s).unwrap();
+        assert_eq!(
+            seqs[0].text(),
+            "Pitch_60|Position_0|Bar_0|Velocity_99|Duration_1.0.8|TimeSig_4/4 \
+             Pitch_62|Position_2|Bar_3|Velocity_99|Duration_1.0.8|TimeSig_3/4"
+        );
+        let tokens: Vec<Vec<Token>> = seqs.iter().map(|q| q.tokens.clone()).collect();
+        assert_eq!(tok.decode(&tokens).unwrap(), p.score);
+        assert!(tok.grammar().violations(&seqs[0].tokens).is_empty());
+    }
+
+    #[test]
+    fn bars_beyond_the_embedding_are_dropped_and_counted() {
+        let mut s = Score::new(8);
+        let mut t = Track::new("", 0, 0);
+        t.notes = (0..10).map(|b| Note::new(b * 32, 8, 60, 99)).collect();
+        s.tracks.push(t);
+        let tok = Octuple::new(BeatConfig {
+            max_bar_embedding: Some(4),
+            ..Default::default()
+        })
+        .unwrap();
+        let p = tok.preprocess(&s);
+        assert_eq!(p.score.tracks[0].notes.len(), 4);
+        assert_eq!(p.report.notes_beyond_max_bar, 6);
+        assert_eq!(tok.slot_vocabs().unwrap()[2].len(), 4 + 4);
+        let bad = BeatConfig {
+            program_changes: true,
+            use_programs: true,
+            ..Default::default()
+        };
+        assert!(Octuple::new(bad).unwrap_err().to_string().contains("program_changes"));
+    }
+}
