@@ -394,6 +394,15 @@ impl Grid {
     /// Bring a score onto the grid (see the module docs), for schemes that
     /// write note durations as tokens.
     pub fn preprocess(&self, score: &Score<Tick>) -> Preprocessed {
+        let mut p = self.preprocess_in_file_order(score);
+        crate::programs::order(&self.config, &mut p.score.tracks);
+        p
+    }
+
+    /// [`Grid::preprocess`] with the tracks left in the file's order (merged
+    /// tracks at the place of their first): what an encoder walks to break
+    /// ties between tracks as MidiTok does (see [`crate::programs`]).
+    pub fn preprocess_in_file_order(&self, score: &Score<Tick>) -> Preprocessed {
         let (score, report) = self.preprocess_with(score, false);
         Preprocessed { score, report }
     }
@@ -553,7 +562,6 @@ impl Grid {
             }
             out_tracks.push(t);
         }
-        crate::programs::order(c, &mut out_tracks);
         let mut out = Score::new(tpq);
         out.tracks = out_tracks;
         out.time_signatures = if c.use_time_signatures { ts } else { Vec::new() };

@@ -270,6 +270,14 @@ impl Tokenizer for Octuple {
         Preprocessed { score, report }
     }
 
+    /// Tracks in file order, so that ties between tracks are written as
+    /// MidiTok writes them (see [`crate::programs`]).
+    fn encode(&self, score: &Score<Tick>) -> Result<(Vec<TokSeq>, crate::Report), TokenError> {
+        let Preprocessed { mut score, mut report } = self.grid.preprocess_in_file_order(score);
+        self.retime(&mut score, &mut report);
+        Ok((self.encode_preprocessed(&score)?, report))
+    }
+
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
         let c = &self.grid.config;
         let tpq = score.ticks_per_quarter;

@@ -18,6 +18,11 @@
 //! sorted by time, duration, pitch, velocity, as symusic sorts) since the
 //! tokens cannot tell them apart, and the tracks are ordered by their first
 //! note (ties: the earlier track), the order in which decoding meets them.
+//! Notes of different tracks at one time are written in the file's track
+//! order, as MidiTok writes them, which that reordering loses: so `encode`
+//! walks the tracks in file order ([`crate::beat_grid::Grid::preprocess_in_file_order`]) and
+//! `encode_preprocessed` of the reordered score writes such ties in the
+//! reordered track order. Both decode to `preprocess(s)`.
 //! Names are dropped. Only REMI, TSD, Octuple and MMM take programs here; the
 //! others refuse the setting by name (MidiTok also offers them for MIDI-Like,
 //! Structured and CP-Word: not built yet).

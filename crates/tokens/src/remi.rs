@@ -123,6 +123,13 @@ impl Tokenizer for Remi {
         self.grid.preprocess(score)
     }
 
+    /// Tracks in file order, so that ties between tracks are written as
+    /// MidiTok writes them (see [`crate::programs`]).
+    fn encode(&self, score: &Score<Tick>) -> Result<(Vec<TokSeq>, crate::Report), TokenError> {
+        let p = self.grid.preprocess_in_file_order(score);
+        Ok((self.encode_preprocessed(&p.score)?, p.report))
+    }
+
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
         let c = &self.grid.config;
         let tpq = score.ticks_per_quarter;
