@@ -285,7 +285,24 @@ impl Tokenizer for Mmm {
     }
 
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
-        let seqs = self.base.tok().encode_preprocessed(score)?;
+        let seqs = if score.tracks.is_empty() && score.time_signatures.len() < 2 {
+            // MidiTok writes a lone event of a score without tracks as is,
+            // with no time tokens: `Track_Start TimeSig_4/4 Track_End`.
+            let tokens: Vec<Token> = score
+                .time_signatures
+                .iter()
+                .map(|t| Token::TimeSig(t.numerator, t.denominator))
+                .collect();
+            let ticks = score.time_signatures.iter().map(|t| t.time).collect();
+            vec![TokSeq {
+                ids: self.vocab.encode(&tokens)?,
+                tokens,
+                ticks,
+                width: 1,
+            }]
+        } else {
+            self.base.tok().encode_preprocessed(score)?
+        };
         let n: usize = seqs.iter().map(|s| s.tokens.len() + 2).sum();
         let (mut tokens, mut ticks) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for s in seqs {

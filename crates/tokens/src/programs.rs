@@ -108,21 +108,28 @@ pub(crate) fn merge_and_filter(c: &BeatConfig, tracks: &mut Vec<Track<Tick>>, re
     if !c.one_token_stream_for_programs {
         return;
     }
-    let mut merged: Vec<Track<Tick>> = Vec::with_capacity(tracks.len());
+    // (track, whether others were merged into it)
+    let mut merged: Vec<(Track<Tick>, bool)> = Vec::with_capacity(tracks.len());
     for t in tracks.drain(..) {
-        match merged.iter_mut().find(|m| program_of(m) == program_of(&t)) {
+        match merged.iter_mut().find(|m| program_of(&m.0) == program_of(&t)) {
             Some(m) => {
-                m.notes.extend(t.notes);
+                m.0.notes.extend(t.notes);
+                m.1 = true;
                 report.tracks_merged += 1;
             }
-            None => merged.push(t),
+            None => merged.push((t, false)),
         }
     }
-    for m in &mut merged {
-        // symusic's note order; stable, so equal notes keep track order.
-        m.notes
-            .sort_by_key(|n| (n.time, n.duration, n.pitch, n.velocity));
-    }
+    let merged = merged
+        .into_iter()
+        .map(|(mut m, any)| {
+            if any {
+                // symusic's note order; stable, so equal notes keep track order.
+                m.notes.sort_by_key(|n| (n.time, n.duration, n.pitch, n.velocity));
+            }
+            m
+        })
+        .collect();
     *tracks = merged;
 }
 
