@@ -68,6 +68,9 @@ pub fn events_of<'a>(sigs: &[TimeSignature<Tick>], tracks: &[&'a Track<Tick>]) -
     events
 }
 
+/// Events at their ticks, in the order an encoder writes them.
+pub type Events<'a> = Vec<(i64, GridEvent<'a>)>;
+
 /// The event lists of a score, one per output sequence: all tracks together
 /// in one stream with programs, else one per track, with the track's part
 /// (`None` for the empty sequence of a score without tracks).
@@ -76,7 +79,7 @@ pub fn sequences<'a>(
     sigs: &[TimeSignature<Tick>],
     score: &'a Score<Tick>,
     empty: &'a Track<Tick>,
-) -> Vec<(Option<Part>, Vec<(i64, GridEvent<'a>)>)> {
+) -> Vec<(Option<Part>, Events<'a>)> {
     let parts = parts(score, empty);
     let has_tracks = !score.tracks.is_empty();
     if c.use_programs && c.one_token_stream_for_programs {

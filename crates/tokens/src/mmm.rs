@@ -161,9 +161,9 @@ impl Mmm {
             });
         }
         let tracks = self.tracks(seq)?;
-        let &(start, body) = tracks.get(track).ok_or_else(|| {
-            TokenError::Encode(format!("track {track} does not exist ({} tracks)", tracks.len()))
-        })?;
+        let &(start, body) = tracks
+            .get(track)
+            .ok_or_else(|| TokenError::Encode(format!("track {track} does not exist ({} tracks)", tracks.len())))?;
         let ranges = Self::bars(body);
         let mut masked: Vec<usize> = bars.to_vec();
         masked.sort_unstable();
@@ -356,7 +356,10 @@ mod tests {
         let t = &seqs[0].tokens;
         assert!(seqs[0].text().starts_with("Track_Start Program_"), "{}", seqs[0].text());
         assert_eq!(tok.tracks(t).unwrap().len(), 4);
-        assert_eq!(tok.decode(&[t.clone()]).unwrap(), tok.preprocess(&sample()).score);
+        assert_eq!(
+            tok.decode(std::slice::from_ref(t)).unwrap(),
+            tok.preprocess(&sample()).score
+        );
         assert!(tok.grammar().violations(t).is_empty());
     }
 
@@ -374,7 +377,10 @@ mod tests {
         assert!(tok.grammar().violations(&infill).is_empty());
         assert_eq!(&tok.splice(&infill).unwrap(), t);
         // The infilling layout decodes too (spliced on the way).
-        assert_eq!(tok.decode(&[infill.clone()]).unwrap(), tok.decode(&[t.clone()]).unwrap());
+        assert_eq!(
+            tok.decode(std::slice::from_ref(&infill)).unwrap(),
+            tok.decode(std::slice::from_ref(t)).unwrap()
+        );
         // A generated bar replaces the placeholder.
         let mut generated: Vec<Token> = infill[..=f].to_vec();
         generated.extend([Token::Bar, Token::TimeSig(4, 4), Token::FillBarEnd]);

@@ -46,6 +46,9 @@ pub struct Octuple {
     max_bar: u16,
 }
 
+/// A bar of the bar map: its start tick and signature.
+type Bar = (i64, (u8, u8));
+
 /// Where a note sits: bar number, position in the bar, the bar's signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Place {
@@ -69,7 +72,9 @@ impl Octuple {
         let max_numerator = grid.time_sigs.iter().map(|&(n, _)| n).max().unwrap_or(4);
         let mut slots = vec![
             grid.pitch_vocab(),
-            (0..u16::from(max_numerator) * grid.max_res).map(Token::Position).collect(),
+            (0..u16::from(max_numerator) * grid.max_res)
+                .map(Token::Position)
+                .collect(),
             (0..max_bar).map(Token::BarIndex).collect(),
         ];
         if c.use_velocities {
@@ -140,7 +145,7 @@ impl Octuple {
     /// The bar map decoding builds from the places of all notes: each bar's
     /// start tick and signature (the rule of the module docs), bars
     /// `0..=last`, and the time signatures it implies.
-    fn bar_map(&self, places: &BTreeMap<u16, (u8, u8)>, tpq: u16) -> (Vec<(i64, (u8, u8))>, Vec<TimeSignature<Tick>>) {
+    fn bar_map(&self, places: &BTreeMap<u16, (u8, u8)>, tpq: u16) -> (Vec<Bar>, Vec<TimeSignature<Tick>>) {
         let first = places.values().next().copied().unwrap_or((4, 4));
         let last = places.keys().next_back().copied().unwrap_or(0);
         let mut bars = Vec::with_capacity(usize::from(last) + 1);
@@ -148,7 +153,10 @@ impl Octuple {
         let (mut at, mut sig) = (0i64, first);
         for b in 0..=last {
             sig = places.get(&b).copied().unwrap_or(sig);
-            if sigs.last().is_none_or(|s: &TimeSignature<Tick>| (s.numerator, s.denominator) != sig) {
+            if sigs
+                .last()
+                .is_none_or(|s: &TimeSignature<Tick>| (s.numerator, s.denominator) != sig)
+            {
                 sigs.push(TimeSignature::new(at, sig.0, sig.1));
             }
             bars.push((at, sig));

@@ -75,14 +75,20 @@ fn tokenizers() -> Vec<(String, Box<dyn Tokenizer>)> {
         use_programs: true,
         ..Default::default()
     };
-    v.push(("remi+ (programs, one stream)".into(), Box::new(Remi::new(programs.clone()).unwrap())));
-    v.push(("tsd programs".into(), Box::new(Tsd::new(programs.clone()).unwrap())));
-    v.push(("octuple default".into(), Box::new(Octuple::new(BeatConfig::default()).unwrap())));
-    v.push(("octuple programs".into(), Box::new(Octuple::new(programs.clone()).unwrap())));
     v.push((
-        "mmm remi".into(),
-        Box::new(Mmm::new(MmmConfig::default()).unwrap()),
+        "remi+ (programs, one stream)".into(),
+        Box::new(Remi::new(programs.clone()).unwrap()),
     ));
+    v.push(("tsd programs".into(), Box::new(Tsd::new(programs.clone()).unwrap())));
+    v.push((
+        "octuple default".into(),
+        Box::new(Octuple::new(BeatConfig::default()).unwrap()),
+    ));
+    v.push((
+        "octuple programs".into(),
+        Box::new(Octuple::new(programs.clone()).unwrap()),
+    ));
+    v.push(("mmm remi".into(), Box::new(Mmm::new(MmmConfig::default()).unwrap())));
     v.push((
         "remi programs per track, program changes".into(),
         Box::new(
@@ -185,7 +191,11 @@ fn check(tok: &dyn Tokenizer, name: &str, s: &Score<Tick>, what: &Path) {
         let back = tok
             .decode_ids(&direct)
             .unwrap_or_else(|e| panic!("{name} {}: {e}", what.display()));
-        assert!(back == pre, "{name} {}: decode(encode(s)) != preprocess(s)", what.display());
+        assert!(
+            back == pre,
+            "{name} {}: decode(encode(s)) != preprocess(s)",
+            what.display()
+        );
     }
     for q in &seqs {
         let bad = tok.grammar().violations(&q.tokens);
