@@ -19,6 +19,8 @@ use fugue_tokens::bachbot::{BachBot, BachBotConfig};
 use fugue_tokens::beat_grid::BeatConfig;
 use fugue_tokens::cp_word::CpWord;
 use fugue_tokens::midi_like::MidiLike;
+use fugue_tokens::mmm::{Mmm, MmmConfig};
+use fugue_tokens::octuple::Octuple;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
 use fugue_tokens::structured::Structured;
@@ -34,7 +36,8 @@ use std::time::Instant;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {
-    /// REMI (Huang & Yang 2020), MidiTok-compatible.
+    /// REMI (Huang & Yang 2020), MidiTok-compatible; REMI+ with
+    /// `{"use_programs": true}` in --config.
     Remi,
     /// TSD (time shift, duration), MidiTok-compatible.
     Tsd,
@@ -44,6 +47,10 @@ pub enum Scheme {
     Structured,
     /// CP-Word compound tokens (Hsiao et al. 2021), MidiTok-compatible.
     Cpword,
+    /// Octuple compound tokens, one per note (Zeng et al. 2021), MidiTok-compatible.
+    Octuple,
+    /// MMM: tracks one after another, bar infilling (Ens & Pasquier 2020), MidiTok-compatible.
+    Mmm,
     /// Performance events (Oore et al. 2018).
     Performance,
     /// BachBot's serialized SATB chorales (Liang et al. 2017); needs 4 tracks S, A, T, B.
@@ -174,6 +181,20 @@ fn from_value(
             let (c, v) = parse::<BeatConfig>(value, name)?;
             (
                 Box::new(CpWord::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
+        }
+        Scheme::Octuple => {
+            let (c, v) = parse::<BeatConfig>(value, name)?;
+            (
+                Box::new(Octuple::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
+        }
+        Scheme::Mmm => {
+            let (c, v) = parse::<MmmConfig>(value, name)?;
+            (
+                Box::new(Mmm::new(c).with_context(|| format!("{name}: invalid config"))?),
                 v,
             )
         }

@@ -205,6 +205,30 @@ fn tokenize_prints_miditok_spelling_and_ids() {
 }
 
 #[test]
+fn tokenize_remi_plus_octuple_mmm_and_a_bad_program_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tmp(&dir, "plus.json");
+    std::fs::write(&cfg, r#"{"use_programs": true}"#).unwrap();
+    let chorale = sample("bach_chorale.mid");
+    let args = ["tokenize", "--scheme", "remi", &chorale, "--print", "--config"];
+    let o = fugue(&[&args[..], &[cfg.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "one stream for all tracks");
+    assert!(text.contains("Position_0 Program_0 Pitch_"), "{text}");
+    let o = fugue(&["tokenize", "--scheme", "octuple", &chorale, "--print"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("Pitch_") && text.contains("|Bar_0|"), "{text}");
+    let o = fugue(&["tokenize", "--scheme", "mmm", &chorale, "--print"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("Track_Start Program_0 Bar_None"), "{text}");
+    std::fs::write(&cfg, r#"{"program_changes": true}"#).unwrap();
+    let o = fugue(&[&args[..], &[cfg.to_str().unwrap()]].concat());
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("program_changes"), "{}", stderr(&o));
+}
+
+#[test]
 fn tokenize_prints_chorale_schemes() {
     let o = fugue(&[
         "tokenize",
@@ -412,7 +436,7 @@ fn every_scheme_tokenizes_a_folder_and_decodes_it_back() {
     let input = tmp(&dir, "in");
     std::fs::create_dir_all(&input).unwrap();
     std::fs::copy(sample("bach_chorale.mid"), input.join("c.mid")).unwrap();
-    for scheme in ["remi", "tsd", "midilike", "structured", "performance"] {
+    for scheme in ["remi", "tsd", "midilike", "structured", "performance", "octuple", "mmm"] {
         let out = tmp(&dir, &format!("tok-{scheme}"));
         let midi = tmp(&dir, &format!("midi-{scheme}"));
         let r = fugue(&[
