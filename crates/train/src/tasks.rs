@@ -16,23 +16,7 @@ use fugue_models::TokenLm;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// A split of a dataset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Split {
-    Train,
-    Valid,
-    Test,
-}
-
-impl Split {
-    pub fn name(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Valid => "valid",
-            Split::Test => "test",
-        }
-    }
-}
+pub use fugue_data::Split;
 
 /// How a model is fed and scored.
 pub trait Task<M: Module> {
