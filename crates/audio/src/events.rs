@@ -9,6 +9,15 @@
 //! again), then program changes, controls, pitch bends, and note-ons last, so
 //! a note starts with its track's settings of that instant.
 //!
+//! Controls and pitch bends follow the MIDI channel they were on; notes and
+//! programs follow the track. A MIDI file's channel is one set of
+//! controllers shared by every part on it, and `fugue-score` splits a
+//! channel into one track per program (symusic's rule), which often leaves
+//! the channel's volume and pan in a part without notes. So a track's
+//! controls and bends are played on every track with the same `channel`
+//! value, as a MIDI player would; scores from MusicXML or models give each
+//! part its own channel and are not affected.
+//!
 //! The sustain pedal is taken from the track's CC64 controls when it has any
 //! (they are the source of truth in `fugue-score`); otherwise its `pedals`
 //! become CC64 127 / 0 pairs. Later program changes come from the track's
@@ -90,8 +99,14 @@ pub(crate) fn timeline(score: &Score<Second>, sample_rate: u32, max_frames: u64)
     let mut events = Vec::new();
     let mut tracks = Vec::with_capacity(score.tracks.len());
     let mut note_id: u32 = 0;
+    // The tracks of each MIDI channel value (see the module docs).
+    let mut by_channel: Vec<Vec<u32>> = vec![Vec::new(); 256];
+    for (ti, track) in score.tracks.iter().enumerate() {
+        by_channel[usize::from(track.channel)].push(ti as u32);
+    }
     for (ti, track) in score.tracks.iter().enumerate() {
         let t = ti as u32;
+        let group = &by_channel[usize::from(track.channel)];
         let program = clamp7(track.program);
         tracks.push(TrackInfo {
             program,
@@ -117,33 +132,39 @@ pub(crate) fn timeline(score: &Score<Second>, sample_rate: u32, max_frames: u64)
             if c.number > 127 {
                 continue;
             }
-            events.push(Event {
-                frame: at(c.time),
-                track: t,
-                kind: EventKind::Control {
-                    number: c.number,
-                    value: clamp7(c.value),
-                },
-            });
+            for &m in group {
+                events.push(Event {
+                    frame: at(c.time),
+                    track: m,
+                    kind: EventKind::Control {
+                        number: c.number,
+                        value: clamp7(c.value),
+                    },
+                });
+            }
         }
         if !has_cc64 {
             for p in &track.pedals {
                 let down = at(p.time);
                 for (frame, value) in [(down, 127), (at(p.end()).max(down), 0)] {
-                    events.push(Event {
-                        frame,
-                        track: t,
-                        kind: EventKind::Control { number: 64, value },
-                    });
+                    for &m in group {
+                        events.push(Event {
+                            frame,
+                            track: m,
+                            kind: EventKind::Control { number: 64, value },
+                        });
+                    }
                 }
             }
         }
         for b in &track.pitch_bends {
-            events.push(Event {
-                frame: at(b.time),
-                track: t,
-                kind: EventKind::Bend(b.value.clamp(-8192, 8191)),
-            });
+            for &m in group {
+                events.push(Event {
+                    frame: at(b.time),
+                    track: m,
+                    kind: EventKind::Bend(b.value.clamp(-8192, 8191)),
+                });
+            }
         }
         for n in &track.notes {
             let note = note_id;
@@ -220,6 +241,27 @@ mod tests {
             .map(|e| e.frame)
             .collect();
         assert_eq!(cc, vec![250]);
+    }
+
+    #[test]
+    fn controls_reach_every_track_of_their_channel() {
+        let mut s = score();
+        let mut silent = Track::new("p", 0, 0);
+        silent.controls.push(ControlChange {
+            time: 0.0,
+            number: 7,
+            value: 70,
+        });
+        s.tracks.insert(0, silent);
+        s.tracks.push(Track::new("other", 0, 1));
+        let tl = timeline(&s, 1000, u64::MAX).unwrap();
+        let vol: Vec<u32> = tl
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Control { number: 7, .. }))
+            .map(|e| e.track)
+            .collect();
+        assert_eq!(vol, vec![0, 1]);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub enum Command {
     Tokenize(crate::tokenize::TokenizeArgs),
     /// Symbolic-music metrics (muspy's definitions) of a file or folder; compare with a reference folder.
     Metrics(crate::metrics::MetricsArgs),
+    /// Render a score to a WAV file (built-in synthesizer, or a SoundFont).
+    Render(crate::render::RenderArgs),
 }
 
 #[derive(Args, Debug)]
@@ -120,6 +122,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Roll(a) => crate::roll::run(a),
         Command::Tokenize(a) => crate::tokenize::run(a),
         Command::Metrics(a) => crate::metrics::run(a),
+        Command::Render(a) => crate::render::run(a),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod cmd;
 mod metrics;
+mod render;
 mod roll;
 mod tokenize;
 

@@ -70,20 +70,20 @@ fn recipe(key: u8) -> Recipe {
         noise_low: 7000.0,
         noise_high: 16000.0,
         noise_decay: decay,
-        noise: 0.35,
+        noise: 0.2,
         metal_base: 410.0,
         metal_decay: decay,
-        metal: 0.3,
+        metal: 0.18,
         ..r
     };
     let cymbal = |decay: f32, level: f32| Recipe {
         noise_low: 4000.0,
         noise_high: 14000.0,
         noise_decay: decay,
-        noise: 0.3 * level,
+        noise: 0.2 * level,
         metal_base: 340.0,
         metal_decay: decay * 0.8,
-        metal: 0.25 * level,
+        metal: 0.15 * level,
         ..r
     };
     let block = |hz: f32| Recipe {
@@ -210,8 +210,7 @@ fn one_pole(hz: f32, sample_rate: f32) -> f32 {
 
 /// A cheap sine for the body's swept oscillator: a sine-shaped parabola
 /// refined once (error under 0.1 %), on a phase in turns (0..1).
-fn sine_turns(phase: f32) -> f32 {
-    let x = phase - phase.floor();
+fn sine_turns(x: f32) -> f32 {
     let t = 2.0 * x - 1.0; // -1..1, sine of π·t is -sin(2πx)
     let y = 4.0 * t * (1.0 - t.abs());
     -(y * (0.775 + 0.225 * y.abs()))
@@ -232,10 +231,18 @@ pub(crate) struct Drum {
     metal_phase: [f32; 6],
     lp_a: f32,
     lp_b: f32,
+    lp_c: f32,
     hp_a: f32,
     hp_b: f32,
     metal_hp: f32,
     metal_hp_a: f32,
+    /// Running envelopes (body, pitch fall, noise, metal) and their
+    /// per-sample factors: multiplying is far cheaper than `exp` per sample.
+    env: [f32; 4],
+    step: [f32; 4],
+    /// Samples between clap bursts, and the fade-in increment.
+    burst_len: i64,
+    fade_step: f32,
 }
 
 impl Drum {
@@ -263,10 +270,16 @@ impl Drum {
             metal_phase: [0.0, 0.17, 0.41, 0.63, 0.29, 0.83],
             lp_a: one_pole(recipe.noise_high, sample_rate),
             lp_b: 0.0,
+            lp_c: 0.0,
             hp_a: one_pole(recipe.noise_low, sample_rate),
             hp_b: 0.0,
             metal_hp: 0.0,
             metal_hp_a: one_pole(6000.0, sample_rate),
+            env: [1.0; 4],
+            step: [recipe.body_decay, recipe.body_fall, recipe.noise_decay, recipe.metal_decay]
+                .map(|tc| if tc > 0.0 { (-1.0 / (tc * sample_rate)).exp() } else { 0.0 }),
+            burst_len: ((0.01 * sample_rate) as i64).max(1),
+            fade_step: 2000.0 / sample_rate,
         }
     }
 
@@ -288,7 +301,7 @@ impl Drum {
     /// Write the next block (overwrites `out`).
     pub(crate) fn render(&mut self, out: &mut [f32; BLOCK]) {
         let r = self.recipe;
-        let sr = self.sample_rate;
+        let inv_sr = 1.0 / self.sample_rate;
         for o in out.iter_mut() {
             let t = self.t;
             self.t += 1;
@@ -296,42 +309,48 @@ impl Drum {
                 *o = 0.0;
                 continue;
             }
-            let secs = t as f32 / sr;
             let mut y = 0.0;
             if r.body > 0.0 {
-                let hz = r.body_to + (r.body_from - r.body_to) * (-secs / r.body_fall).exp();
-                self.body_phase += hz / sr;
-                self.body_phase -= self.body_phase.floor();
-                y += r.body * (-secs / r.body_decay).exp() * sine_turns(self.body_phase);
+                let hz = r.body_to + (r.body_from - r.body_to) * self.env[1];
+                self.body_phase += hz * inv_sr;
+                if self.body_phase >= 1.0 {
+                    self.body_phase -= 1.0;
+                }
+                y += r.body * self.env[0] * sine_turns(self.body_phase);
             }
             if r.noise > 0.0 {
                 let w = self.noise();
+                // Two low-pass poles (12 dB/octave) above the band, one
+                // high-pass pole below it.
                 self.lp_b += self.lp_a * (w - self.lp_b);
-                self.hp_b += self.hp_a * (self.lp_b - self.hp_b);
-                let band = self.lp_b - self.hp_b;
-                let since = if r.bursts > 0 {
-                    // A clap: bursts 10 ms apart, the last one ringing out.
-                    let k = (secs / 0.01).floor().min(f32::from(r.bursts - 1));
-                    secs - k * 0.01
-                } else {
-                    secs
-                };
-                y += r.noise * (-since / r.noise_decay).exp() * band * 2.0;
+                self.lp_c += self.lp_a * (self.lp_b - self.lp_c);
+                self.hp_b += self.hp_a * (self.lp_c - self.hp_b);
+                let band = self.lp_c - self.hp_b;
+                // A clap: the noise is re-struck every 10 ms, the last burst rings out.
+                if r.bursts > 1 && t > 0 && t % self.burst_len == 0 && t / self.burst_len < i64::from(r.bursts) {
+                    self.env[2] = 1.0;
+                }
+                y += r.noise * self.env[2] * band * 2.0;
             }
             if r.metal > 0.0 {
                 let mut m = 0.0;
                 for (i, ph) in self.metal_phase.iter_mut().enumerate() {
-                    *ph += r.metal_base * METAL[i] / sr;
-                    *ph -= ph.floor();
+                    *ph += r.metal_base * METAL[i] * inv_sr;
+                    if *ph >= 1.0 {
+                        *ph -= 1.0;
+                    }
                     m += if *ph < 0.5 { 1.0 } else { -1.0 };
                 }
                 // High-pass: the signal minus its low-passed self.
                 self.metal_hp += self.metal_hp_a * (m - self.metal_hp);
-                let hp = m - self.metal_hp;
-                y += r.metal * (-secs / r.metal_decay).exp() * hp / 6.0;
+                y += r.metal * self.env[3] * (m - self.metal_hp) / 6.0;
+            }
+            for (e, k) in self.env.iter_mut().zip(self.step) {
+                // Flushed to zero well before the slow subnormal range.
+                *e = if *e > 1e-6 { *e * k } else { 0.0 };
             }
             // A 0.5 ms fade-in avoids a click from the noise's first sample.
-            let fade = (secs * 2000.0).min(1.0);
+            let fade = (t as f32 * self.fade_step).min(1.0);
             *o = y * self.gain * fade;
         }
     }

@@ -48,6 +48,9 @@ const DAMP: f64 = 0.01;
 const STEAL: f64 = 0.003;
 /// Voices quieter than this are over (-90 dBFS).
 const GONE: f32 = 3e-5;
+/// Output level: designs peak at 0.3 for a full-velocity note; this brings
+/// a typical piano piece to about -20 dBFS RMS, loud chords to the limiter.
+const MASTER: f32 = 4.0;
 
 #[derive(Clone, Copy, Debug)]
 struct Channel {
@@ -158,7 +161,7 @@ impl Voice {
     fn set_gains(&mut self, ch: &Channel) {
         let pan = (ch.pan() + self.pan).clamp(-1.0, 1.0);
         let theta = (pan + 1.0) * std::f32::consts::FRAC_PI_4;
-        let g = ch.gain();
+        let g = ch.gain() * MASTER;
         self.gain_l = g * theta.cos();
         self.gain_r = g * theta.sin();
     }
@@ -321,7 +324,7 @@ impl Engine {
         }
         let start = self.frame + offset as u64;
         let (sound, env, pan, thump) = if is_drum {
-            let gain = 0.5 * (f32::from(velocity) / 127.0).powf(1.5);
+            let gain = 0.2 * (f32::from(velocity) / 127.0).powf(1.5);
             let drum = Drum::new(key, gain, sr as f32, offset, note ^ (u32::from(key) << 24));
             let spec = EnvSpec {
                 attack: 0.0,
