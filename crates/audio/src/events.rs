@@ -212,7 +212,10 @@ mod tests {
         let mut t = Track::new("p", 0, 0);
         t.notes.push(Note::new(0.5, 0.5, 60, 100));
         t.notes.push(Note::new(1.0, 0.0, 60, 0));
-        t.pedals.push(Pedal { time: 0.0, duration: 2.0 });
+        t.pedals.push(Pedal {
+            time: 0.0,
+            duration: 2.0,
+        });
         s.tracks.push(t);
         s
     }
@@ -221,7 +224,10 @@ mod tests {
     fn repeated_notes_release_before_they_strike_and_zero_lengths_sound() {
         let tl = timeline(&score(), 1000, u64::MAX).unwrap();
         let kinds: Vec<(u64, u8)> = tl.events.iter().map(|e| (e.frame, e.kind.class())).collect();
-        assert_eq!(kinds, vec![(0, 1), (0, 2), (500, 4), (1000, 0), (1000, 4), (1001, 0), (2000, 2)]);
+        assert_eq!(
+            kinds,
+            vec![(0, 1), (0, 2), (500, 4), (1000, 0), (1000, 4), (1001, 0), (2000, 2)]
+        );
         assert!(matches!(tl.events[4].kind, EventKind::NoteOn { velocity: 1, .. }));
     }
 
@@ -266,6 +272,9 @@ mod tests {
 
     #[test]
     fn too_long_is_an_error() {
-        assert!(matches!(timeline(&score(), 1000, 1500), Err(AudioError::TooLong { .. })));
+        assert!(matches!(
+            timeline(&score(), 1000, 1500),
+            Err(AudioError::TooLong { .. })
+        ));
     }
 }

@@ -184,7 +184,16 @@ pub fn render<S: ToSeconds + ?Sized>(score: &S, options: &RenderOptions) -> Resu
         }
         Synth::SoundFont(font) => {
             let mut player = soundfont::SoundFontPlayer::new(font, &timeline.tracks, sr, options.max_voices)?;
-            drive(&mut player, &timeline.events, options)
+            // `rustysynth` can index out of its sample data on a font whose
+            // generators point outside it; the player is dropped with the
+            // failed render, so containing that is sound.
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                drive(&mut player, &timeline.events, options)
+            }))
+            .map_err(|_| AudioError::SoundFont {
+                path: font.path().to_path_buf(),
+                message: "the synthesizer failed on its data (sample or generator ranges out of bounds)".into(),
+            })?
         }
     };
     if options.gain != 1.0 {

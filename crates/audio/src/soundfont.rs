@@ -15,6 +15,13 @@
 //! one channel too. The track's own `channel` field is not used: scores made
 //! by models or read from MusicXML have no meaningful one.
 //!
+//! Robustness: a file that is not a SoundFont or is truncated is rejected
+//! up front; `rustysynth` checks much of the rest, and where it would panic
+//! on malformed data instead (a zone or sample range out of bounds, when
+//! loading or when a note plays), the panic is contained and returned as an
+//! [`AudioError::SoundFont`]. The Rust runtime still prints the panic
+//! message to stderr in that case.
+//!
 //! Timing: events apply at the start of the 64-sample block that holds them
 //! (about 1.5 ms at 44.1 kHz), as in `rustysynth`'s own MIDI player. The
 //! synthesizer's reverb and chorus are on, like FluidSynth's defaults.
@@ -143,15 +150,17 @@ impl SoundFontPlayer {
         settings.maximum_polyphony = max_voices.clamp(8, 256);
         let mut synths = Vec::with_capacity(n);
         for _ in 0..n {
-            synths.push(Synthesizer::new(&font.font, &settings).map_err(|e| AudioError::SampleRate {
-                rate: sample_rate,
-                min: RATES.0,
-                max: RATES.1,
-                synth: match e {
-                    rustysynth::SynthesizerError::SampleRateOutOfRange(_) => "SoundFont synthesizer",
-                    _ => "SoundFont synthesizer (settings)",
-                },
-            })?);
+            synths.push(
+                Synthesizer::new(&font.font, &settings).map_err(|e| AudioError::SampleRate {
+                    rate: sample_rate,
+                    min: RATES.0,
+                    max: RATES.1,
+                    synth: match e {
+                        rustysynth::SynthesizerError::SampleRateOutOfRange(_) => "SoundFont synthesizer",
+                        _ => "SoundFont synthesizer (settings)",
+                    },
+                })?,
+            );
         }
         Ok(SoundFontPlayer {
             synths,

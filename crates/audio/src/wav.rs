@@ -70,7 +70,11 @@ pub(crate) fn to_i16(s: f32) -> i16 {
     if s.is_nan() {
         return 0;
     }
-    (s * 32767.0).round().clamp(-32768.0, 32767.0) as i16
+    // Half away from zero, like `f32::round`, but without a libm call: `as`
+    // truncates towards zero (and saturates).
+    let y = s * 32767.0;
+    let r = if y >= 0.0 { y + 0.5 } else { y - 0.5 };
+    (r as i32).clamp(-32768, 32767) as i16
 }
 
 /// Write `audio` as a 16-bit PCM WAV file, atomically; an existing file is

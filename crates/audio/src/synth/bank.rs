@@ -141,8 +141,8 @@ impl Bank {
             let (mut cr, mut ci) = (p.re as f32, p.im as f32);
             for k in 0..BLOCK / LANES {
                 let o = &mut out[k * LANES..(k + 1) * LANES];
-                for j in 0..LANES {
-                    o[j] += cr * p.p_im[j] + ci * p.p_re[j];
+                for ((o, &pi), &pr) in o.iter_mut().zip(&p.p_im).zip(&p.p_re) {
+                    *o += cr * pi + ci * pr;
                 }
                 (cr, ci) = (cr * p.w8_re - ci * p.w8_im, cr * p.w8_im + ci * p.w8_re);
             }

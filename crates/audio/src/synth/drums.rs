@@ -276,8 +276,19 @@ impl Drum {
             metal_hp: 0.0,
             metal_hp_a: one_pole(6000.0, sample_rate),
             env: [1.0; 4],
-            step: [recipe.body_decay, recipe.body_fall, recipe.noise_decay, recipe.metal_decay]
-                .map(|tc| if tc > 0.0 { (-1.0 / (tc * sample_rate)).exp() } else { 0.0 }),
+            step: [
+                recipe.body_decay,
+                recipe.body_fall,
+                recipe.noise_decay,
+                recipe.metal_decay,
+            ]
+            .map(|tc| {
+                if tc > 0.0 {
+                    (-1.0 / (tc * sample_rate)).exp()
+                } else {
+                    0.0
+                }
+            }),
             burst_len: ((0.01 * sample_rate) as i64).max(1),
             fade_step: 2000.0 / sample_rate,
         }

@@ -380,9 +380,7 @@ impl Engine {
             .min_by(|(_, a), (_, b)| {
                 let key = |v: &Voice| (v.held || v.sustained, v.loudness(), v.start);
                 let (ka, kb) = (key(a), key(b));
-                ka.0.cmp(&kb.0)
-                    .then(ka.1.total_cmp(&kb.1))
-                    .then(ka.2.cmp(&kb.2))
+                ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1)).then(ka.2.cmp(&kb.2))
             })
             .map(|(i, _)| i);
         if let Some(i) = victim {

@@ -262,7 +262,12 @@ pub(crate) fn design(program: u8, key: u8, velocity: u8, limit: f64) -> Design {
             let (point, fc, t60, cap) = if bass {
                 (0.25, 600.0 + 2500.0 * v, 6.0, 24)
             } else {
-                (0.18, 1500.0 + 5000.0 * v, 4.0 * (-(f64::from(key) - 40.0) / 30.0).exp2(), 30)
+                (
+                    0.18,
+                    1500.0 + 5000.0 * v,
+                    4.0 * (-(f64::from(key) - 40.0) / 30.0).exp2(),
+                    30,
+                )
             };
             let tau = t60.clamp(0.4, 10.0) / 6.9;
             let n = fit(f0, limit, cap);
