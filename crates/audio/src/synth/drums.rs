@@ -257,8 +257,8 @@ impl Drum {
         ]
         .into_iter()
         .fold(0.0f32, f32::max);
-        // -80 dB after about 9.2 time constants.
-        let length = ((longest * 9.2).min(4.0) * sample_rate) as i64 + 1;
+        // -70 dB after 8 time constants: under everything else in a mix.
+        let length = ((longest * 8.0).min(4.0) * sample_rate) as i64 + 1;
         Drum {
             recipe,
             sample_rate,
@@ -310,59 +310,90 @@ impl Drum {
     }
 
     /// Write the next block (overwrites `out`).
+    ///
+    /// Each part runs as its own loop over the block and is skipped once its
+    /// envelope has reached zero, so a kick's click or a snare's shell costs
+    /// nothing after its first few milliseconds.
     pub(crate) fn render(&mut self, out: &mut [f32; BLOCK]) {
+        *out = [0.0; BLOCK];
         let r = self.recipe;
         let inv_sr = 1.0 / self.sample_rate;
-        for o in out.iter_mut() {
-            let t = self.t;
-            self.t += 1;
-            if t < 0 || t >= self.length {
-                *o = 0.0;
-                continue;
-            }
-            let mut y = 0.0;
-            if r.body > 0.0 {
-                let hz = r.body_to + (r.body_from - r.body_to) * self.env[1];
+        let t0 = self.t;
+        self.t += BLOCK as i64;
+        // The part of the block where the drum sounds.
+        let from = (-t0).clamp(0, BLOCK as i64) as usize;
+        let to = (self.length - t0).clamp(0, BLOCK as i64) as usize;
+        if from >= to {
+            return;
+        }
+        let span = &mut out[from..to];
+        if r.body > 0.0 && self.env[0] > 0.0 {
+            let (mut e, mut fall) = (self.env[0], self.env[1]);
+            for o in span.iter_mut() {
+                let hz = r.body_to + (r.body_from - r.body_to) * fall;
                 self.body_phase += hz * inv_sr;
                 if self.body_phase >= 1.0 {
                     self.body_phase -= 1.0;
                 }
-                y += r.body * self.env[0] * sine_turns(self.body_phase);
+                *o += r.body * e * sine_turns(self.body_phase);
+                e *= self.step[0];
+                fall *= self.step[1];
             }
-            if r.noise > 0.0 {
+            (self.env[0], self.env[1]) = (e, fall);
+        }
+        if r.noise > 0.0 && (self.env[2] > 0.0 || r.bursts > 1) {
+            let mut e = self.env[2];
+            for (i, o) in span.iter_mut().enumerate() {
+                let t = t0 + (from + i) as i64;
+                // A clap: the noise is re-struck every 10 ms, the last burst rings out.
+                if r.bursts > 1 && t > 0 && t % self.burst_len == 0 && t / self.burst_len < i64::from(r.bursts) {
+                    e = 1.0;
+                }
                 let w = self.noise();
                 // Two low-pass poles (12 dB/octave) above the band, one
                 // high-pass pole below it.
                 self.lp_b += self.lp_a * (w - self.lp_b);
                 self.lp_c += self.lp_a * (self.lp_b - self.lp_c);
                 self.hp_b += self.hp_a * (self.lp_c - self.hp_b);
-                let band = self.lp_c - self.hp_b;
-                // A clap: the noise is re-struck every 10 ms, the last burst rings out.
-                if r.bursts > 1 && t > 0 && t % self.burst_len == 0 && t / self.burst_len < i64::from(r.bursts) {
-                    self.env[2] = 1.0;
-                }
-                y += r.noise * self.env[2] * band * 2.0;
+                *o += r.noise * 2.0 * e * (self.lp_c - self.hp_b);
+                e *= self.step[2];
             }
-            if r.metal > 0.0 {
-                let mut m = 0.0;
-                for (i, ph) in self.metal_phase.iter_mut().enumerate() {
-                    *ph += r.metal_base * METAL[i] * inv_sr;
-                    if *ph >= 1.0 {
-                        *ph -= 1.0;
-                    }
-                    m += if *ph < 0.5 { 1.0 } else { -1.0 };
+            self.env[2] = e;
+        }
+        if r.metal > 0.0 && self.env[3] > 0.0 {
+            let mut sum = [0.0f32; BLOCK];
+            let sum = &mut sum[..span.len()];
+            for (i, ph) in self.metal_phase.iter_mut().enumerate() {
+                let inc = r.metal_base * METAL[i] * inv_sr;
+                for (k, m) in sum.iter_mut().enumerate() {
+                    // Phase in turns; `as i32` truncates (phases are positive).
+                    let x = *ph + inc * (k + 1) as f32;
+                    let frac = x - (x as i32) as f32;
+                    *m += if frac < 0.5 { 1.0 } else { -1.0 };
                 }
+                let x = *ph + inc * sum.len() as f32;
+                *ph = x - (x as i32) as f32;
+            }
+            let mut e = self.env[3];
+            let gain = r.metal / 6.0;
+            for (o, &m) in span.iter_mut().zip(sum.iter()) {
                 // High-pass: the signal minus its low-passed self.
                 self.metal_hp += self.metal_hp_a * (m - self.metal_hp);
-                y += r.metal * self.env[3] * (m - self.metal_hp) / 6.0;
+                *o += gain * e * (m - self.metal_hp);
+                e *= self.step[3];
             }
-            for (e, k) in self.env.iter_mut().zip(self.step) {
-                // Flushed to zero well before the slow subnormal range.
-                *e = if *e > 1e-6 { *e * k } else { 0.0 };
+            self.env[3] = e;
+        }
+        // Flushed to zero well before the slow subnormal range.
+        for e in &mut self.env {
+            if *e < 1e-6 {
+                *e = 0.0;
             }
-            // A 0.5 ms fade-in avoids a click from the noise's first sample.
-            let fade = (t as f32 * self.fade_step).min(1.0);
-            *o = y * self.gain * fade;
+        }
+        // A 0.5 ms fade-in avoids a click from the noise's first sample.
+        for (i, o) in span.iter_mut().enumerate() {
+            let t = (t0 + (from + i) as i64) as f32;
+            *o *= self.gain * (t * self.fade_step).min(1.0);
         }
     }
 }
