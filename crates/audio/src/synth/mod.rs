@@ -14,7 +14,7 @@
 //!   rotation, so pitch, per-partial decay and inharmonicity are exact and
 //!   nothing aliases. The instrument families and their designs are in
 //!   [`patch`]; the drum kit (for `is_drum` tracks) is in [`drums`].
-//! - Each voice has an envelope ([`env`]) started and released at the exact
+//! - Each voice has an envelope ([`mod@env`]) started and released at the exact
 //!   sample of its event. A note-off while the track's sustain pedal (CC64
 //!   ≥ 64) is down leaves the note sounding until the pedal lifts. Striking a
 //!   key that still sounds (released, or held up by the pedal) damps the old
