@@ -37,7 +37,7 @@ fn wav_bytes_named(audio: &Audio, path: &Path) -> Result<Vec<u8>> {
         path: path.to_path_buf(),
         source,
     };
-    if audio.samples.len() % usize::from(audio.channels) != 0 {
+    if !audio.samples.len().is_multiple_of(usize::from(audio.channels)) {
         return Err(AudioError::InvalidAudio(format!(
             "{} samples do not make whole frames of {} channels",
             audio.samples.len(),

@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use fugue_score::io::write_atomic;
 use fugue_score::midi::{read_midi, write_midi, MidiFormat, ReadOptions, ReadResult};
-use fugue_score::musicxml;
+use fugue_score::{abc, musicxml};
 use fugue_score::{Score, Tick, Warning};
 use serde::Serialize;
 use std::io::Write;
@@ -26,7 +26,12 @@ pub struct Cli {
 pub enum Command {
     /// Describe a MIDI, MusicXML or score-JSON file (the embedded sample when no file is given).
     Info(InfoArgs),
-    /// Convert between MIDI, MusicXML (.musicxml/.xml/.mxl) and JSON (format from the extension).
+    /// Convert between MIDI, MusicXML (.musicxml/.xml/.mxl) and JSON, or from ABC (format from the extension).
+    ///
+    /// An ABC tunebook (.abc) converts one tune with `--tune X`; without it,
+    /// OUTPUT is a folder (created if needed) that gets one MIDI file per
+    /// tune, named `<X>-<title slug>.mid` (a book of one tune may also go to
+    /// a file).
     Convert(ConvertArgs),
     /// Draw a piano-roll picture (PNG).
     Roll(RollArgs),
@@ -34,6 +39,8 @@ pub enum Command {
     Tokenize(crate::tokenize::TokenizeArgs),
     /// Symbolic-music metrics (muspy's definitions) of a file or folder; compare with a reference folder.
     Metrics(crate::metrics::MetricsArgs),
+    /// Datasets: list the known ones, describe one, prepare one as token shards.
+    Data(crate::data::DataArgs),
     /// Render a score to a WAV file (built-in synthesizer, or a SoundFont).
     Render(crate::render::RenderArgs),
 }
@@ -46,14 +53,17 @@ pub struct ReadArgs {
     /// MusicXML: keep grace notes (as 32nd notes) instead of dropping them.
     #[arg(long)]
     pub grace_notes: bool,
-    /// MusicXML: read measures as written, without playing out repeats and voltas.
+    /// MusicXML and ABC: read measures as written, without playing out repeats and voltas.
     #[arg(long)]
     pub no_repeats: bool,
+    /// ABC: the tune to read, by its X: number (default: the first tune).
+    #[arg(long, value_name = "X")]
+    pub tune: Option<u32>,
 }
 
 #[derive(Args, Debug)]
 pub struct InfoArgs {
-    /// A .mid/.midi/.rmi/.kar, .musicxml/.xml/.mxl or .json file.
+    /// A .mid/.midi/.rmi/.kar, .musicxml/.xml/.mxl, .abc or .json file.
     pub file: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -72,9 +82,9 @@ pub enum SmfType {
 
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
-    /// Input (.mid/.midi/.rmi/.kar, .musicxml/.xml/.mxl or .json).
+    /// Input (.mid/.midi/.rmi/.kar, .musicxml/.xml/.mxl, .abc or .json).
     pub input: PathBuf,
-    /// Output (.mid/.midi, .musicxml/.xml, .mxl or .json).
+    /// Output (.mid/.midi, .musicxml/.xml, .mxl or .json); for an ABC tunebook without --tune, a folder.
     pub output: PathBuf,
     /// Replace the output if it exists.
     #[arg(long)]
@@ -122,6 +132,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Roll(a) => crate::roll::run(a),
         Command::Tokenize(a) => crate::tokenize::run(a),
         Command::Metrics(a) => crate::metrics::run(a),
+        Command::Data(a) => crate::data::run(a),
         Command::Render(a) => crate::render::run(a),
     }
 }
@@ -135,6 +146,8 @@ pub enum Kind {
     MusicXml,
     /// Compressed MusicXML (`.mxl`).
     Mxl,
+    /// ABC notation (`.abc`), read only.
+    Abc,
 }
 
 pub fn kind_of(path: &Path) -> Result<Kind> {
@@ -147,12 +160,13 @@ pub fn kind_of(path: &Path) -> Result<Kind> {
         "json" => Ok(Kind::Json),
         "musicxml" | "xml" => Ok(Kind::MusicXml),
         "mxl" => Ok(Kind::Mxl),
+        "abc" => Ok(Kind::Abc),
         "" => bail!(
-            "{}: no file extension; use .mid, .musicxml, .mxl or .json",
+            "{}: no file extension; use .mid, .musicxml, .mxl, .abc or .json",
             path.display()
         ),
         other => bail!(
-            "{}: unsupported file type '.{other}' (fugue reads .mid/.midi/.rmi/.kar, .musicxml/.xml/.mxl and .json)",
+            "{}: unsupported file type '.{other}' (fugue reads .mid/.midi/.rmi/.kar, .musicxml/.xml/.mxl, .abc and .json)",
             path.display()
         ),
     }
@@ -198,6 +212,30 @@ pub fn load(path: &Path, read: &ReadArgs) -> Result<Loaded> {
                 format,
             })
         }
+        Kind::Abc => {
+            let tunes = read_abc_book(path, read)?;
+            let count = tunes.len();
+            let tune = pick_tune(tunes, read.tune, path)?;
+            let mut warnings = tune.warnings;
+            if read.tune.is_none() && count > 1 {
+                warnings.push(Warning {
+                    at: fugue_score::Location::default(),
+                    message: format!(
+                        "the tunebook holds {count} tunes; read X:{} (choose with --tune)",
+                        tune.x
+                    ),
+                });
+            }
+            Ok(Loaded {
+                score: tune.score,
+                warnings,
+                format: format!(
+                    "ABC, tune X:{}{}",
+                    tune.x,
+                    tune.title.map(|t| format!(" ({t})")).unwrap_or_default()
+                ),
+            })
+        }
         Kind::Json => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
             let score: Score<Tick> =
@@ -209,6 +247,89 @@ pub fn load(path: &Path, read: &ReadArgs) -> Result<Loaded> {
             })
         }
     }
+}
+
+/// Every tune of an ABC file.
+fn read_abc_book(path: &Path, read: &ReadArgs) -> Result<Vec<abc::AbcTune>> {
+    let opts = abc::ReadOptions {
+        strict: read.strict,
+        expand_repeats: !read.no_repeats,
+        ..abc::ReadOptions::default()
+    };
+    Ok(abc::read_abc_file(path, &opts)?)
+}
+
+/// Tune `x` of a book (the first when `x` is `None`); an absent tune is an
+/// error naming it, the file and the tunes there are.
+fn pick_tune(tunes: Vec<abc::AbcTune>, x: Option<u32>, path: &Path) -> Result<abc::AbcTune> {
+    let Some(x) = x else {
+        return tunes
+            .into_iter()
+            .next()
+            .with_context(|| format!("{}: no tune", path.display()));
+    };
+    let have: Vec<String> = tunes.iter().take(20).map(|t| t.x.to_string()).collect();
+    let more = if tunes.len() > 20 { ", ..." } else { "" };
+    tunes.into_iter().find(|t| t.x == x).with_context(|| {
+        format!(
+            "{}: no tune X:{x} (it holds X: {}{more})",
+            path.display(),
+            have.join(", ")
+        )
+    })
+}
+
+/// A file-name slug of a title: lower-case ASCII letters and digits, other
+/// runs of characters as one `-`, at most 60 characters.
+fn slug(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+        if out.len() >= 60 {
+            break;
+        }
+    }
+    out.trim_end_matches('-').to_string()
+}
+
+/// An ABC tunebook to a folder of MIDI files, one per tune. Every target
+/// is checked before anything is written, so a refused run writes nothing.
+fn convert_book(a: &ConvertArgs, tunes: Vec<abc::AbcTune>) -> Result<()> {
+    std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create the folder {}", a.output.display()))?;
+    let mut planned: Vec<(PathBuf, abc::AbcTune)> = Vec::with_capacity(tunes.len());
+    for t in tunes {
+        let s = slug(t.title.as_deref().unwrap_or(""));
+        let stem = if s.is_empty() {
+            t.x.to_string()
+        } else {
+            format!("{}-{s}", t.x)
+        };
+        let mut path = a.output.join(format!("{stem}.mid"));
+        let mut n = 2;
+        while planned.iter().any(|(p, _)| *p == path) {
+            path = a.output.join(format!("{stem}-{n}.mid"));
+            n += 1;
+        }
+        if !a.force && path.exists() {
+            bail!("{}: already exists (use --force to overwrite)", path.display());
+        }
+        planned.push((path, t));
+    }
+    let fmt = match a.smf_type {
+        SmfType::Zero => MidiFormat::Type0,
+        SmfType::One => MidiFormat::Type1,
+    };
+    for (path, t) in &planned {
+        print_warnings(&a.input, &t.warnings);
+        let bytes = write_midi(&t.score, fmt).with_context(|| format!("cannot write {}", path.display()))?;
+        write_atomic(path, &bytes, a.force)?;
+    }
+    eprintln!("wrote {} tunes to {}", planned.len(), a.output.display());
+    Ok(())
 }
 
 fn from_midi(r: ReadResult) -> Loaded {
@@ -397,6 +518,22 @@ fn info(a: InfoArgs) -> Result<()> {
 }
 
 fn convert(a: ConvertArgs) -> Result<()> {
+    if kind_of(&a.input).ok() == Some(Kind::Abc) && a.read.tune.is_none() {
+        let folder = a.output.is_dir() || a.output.extension().is_none();
+        let tunes = read_abc_book(&a.input, &a.read)?;
+        if folder {
+            return convert_book(&a, tunes);
+        }
+        if tunes.len() > 1 {
+            bail!(
+                "{} holds {} tunes: choose one with --tune X, or give a folder as OUTPUT for one MIDI file per tune",
+                a.input.display(),
+                tunes.len()
+            );
+        }
+    } else if a.read.tune.is_some() && kind_of(&a.input).ok() != Some(Kind::Abc) {
+        bail!("--tune applies to ABC input (.abc) only");
+    }
     let out_kind = kind_of(&a.output)?;
     if !a.force && a.output.exists() {
         bail!("{}: already exists (use --force to overwrite)", a.output.display());
@@ -423,6 +560,7 @@ fn convert(a: ConvertArgs) -> Result<()> {
             };
             written.with_context(|| format!("cannot write {}", a.output.display()))?
         }
+        Kind::Abc => bail!("{}: fugue reads ABC but does not write it", a.output.display()),
         Kind::Json => {
             let mut v = serde_json::to_vec(&loaded.score)?;
             v.push(b'\n');

@@ -5,6 +5,7 @@
 //! `fugue info x.mid | head`) ends quietly.
 
 mod cmd;
+mod data;
 mod metrics;
 mod render;
 mod roll;

@@ -10,13 +10,17 @@
 use crate::cmd::{load, ReadArgs};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use fugue_data::shards::{write_shard, FailedFile, FileEntry, Manifest};
+use fugue_data::midi_folder::list_midi_files;
+use fugue_data::prepare::{write_shards, ShardJob, ShardRun};
+use fugue_data::shards::{write_shard, FileEntry, Manifest};
 use fugue_score::io::write_atomic;
 use fugue_score::midi::{read_midi_file, write_midi, MidiFormat, ReadOptions};
 use fugue_tokens::bachbot::{BachBot, BachBotConfig};
 use fugue_tokens::beat_grid::BeatConfig;
 use fugue_tokens::cp_word::CpWord;
 use fugue_tokens::midi_like::MidiLike;
+use fugue_tokens::mmm::{Mmm, MmmConfig};
+use fugue_tokens::octuple::Octuple;
 use fugue_tokens::performance::{Performance, PerformanceConfig};
 use fugue_tokens::remi::Remi;
 use fugue_tokens::structured::Structured;
@@ -32,7 +36,8 @@ use std::time::Instant;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {
-    /// REMI (Huang & Yang 2020), MidiTok-compatible.
+    /// REMI (Huang & Yang 2020), MidiTok-compatible; REMI+ with
+    /// `{"use_programs": true}` in --config.
     Remi,
     /// TSD (time shift, duration), MidiTok-compatible.
     Tsd,
@@ -42,6 +47,10 @@ pub enum Scheme {
     Structured,
     /// CP-Word compound tokens (Hsiao et al. 2021), MidiTok-compatible.
     Cpword,
+    /// Octuple compound tokens, one per note (Zeng et al. 2021), MidiTok-compatible.
+    Octuple,
+    /// MMM: tracks one after another, bar infilling (Ens & Pasquier 2020), MidiTok-compatible.
+    Mmm,
     /// Performance events (Oore et al. 2018).
     Performance,
     /// BachBot's serialized SATB chorales (Liang et al. 2017); needs 4 tracks S, A, T, B.
@@ -175,6 +184,20 @@ fn from_value(
                 v,
             )
         }
+        Scheme::Octuple => {
+            let (c, v) = parse::<BeatConfig>(value, name)?;
+            (
+                Box::new(Octuple::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
+        }
+        Scheme::Mmm => {
+            let (c, v) = parse::<MmmConfig>(value, name)?;
+            (
+                Box::new(Mmm::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
+        }
         Scheme::Structured => {
             let (c, v) = parse::<BeatConfig>(value, name)?;
             (
@@ -255,24 +278,7 @@ fn print_file(a: &TokenizeArgs, tok: &dyn Tokenizer) -> Result<()> {
     Ok(())
 }
 
-fn midi_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let rd = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
-    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            midi_files(&p, out)?;
-        } else if p
-            .extension()
-            .is_some_and(|e| ["mid", "midi", "rmi", "kar"].contains(&e.to_string_lossy().to_ascii_lowercase().as_str()))
-        {
-            out.push(p);
-        }
-    }
-    Ok(())
-}
-
-fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
+pub fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
@@ -284,113 +290,60 @@ fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
     pb
 }
 
-/// One file's token ids (one vector per sequence) and its note count.
-type Tokenized = (Vec<Vec<u32>>, u64);
-
-fn tokenize_folder(a: &TokenizeArgs, tok: &dyn Tokenizer, config: serde_json::Value, out: &Path) -> Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let scheme_name = tok.name().to_string();
-    let mut files = Vec::new();
-    midi_files(&a.input, &mut files)?;
-    if files.is_empty() {
-        bail!("{}: no MIDI files (.mid, .midi, .rmi, .kar) found", a.input.display());
-    }
-    let per = a.files_per_shard.max(1);
-    // Resume only a run of the same scheme, configuration and shard size.
-    let mut manifest = match Manifest::load(out)? {
-        Some(m) if m.scheme == scheme_name && m.config == config && m.files_per_shard == per => m,
-        Some(_) if !a.force => bail!(
-            "{}: holds tokens of another scheme, configuration or shard size (use --force to start over)",
-            out.display()
-        ),
-        _ => Manifest {
-            scheme: scheme_name.clone(),
-            config: config.clone(),
-            vocab_size: tok.vocab().len() as u64,
-            files_per_shard: per,
-            ..Manifest::default()
-        },
-    };
-    let vocab = tok.vocab().to_file_form();
-    let saved = serde_json::json!({ "scheme": scheme_name, "config": config, "vocab": vocab.tokens });
-    let mut bytes = serde_json::to_vec_pretty(&saved)?;
-    bytes.push(b'\n');
-    write_atomic(&out.join("tokenizer.json"), &bytes, true)?;
-
-    let rel = |p: &Path| p.strip_prefix(&a.input).unwrap_or(p).to_string_lossy().into_owned();
-    let started = Instant::now();
-    let pb = progress(files.len() as u64, a.quiet, &format!("tokenize {scheme_name}"));
-    let opts = ReadOptions { strict: a.read.strict };
-    let mut resumed = 0usize;
-    for (si, chunk) in files.chunks(per as usize).enumerate() {
-        let si = si as u32;
-        if manifest.shard_is_done(out, si) {
-            resumed += chunk.len();
-            pb.inc(chunk.len() as u64);
-            continue;
-        }
-        manifest.shards.retain(|s| s.index != si);
-        manifest.files.retain(|f| f.shard != si);
-        let names: Vec<String> = chunk.iter().map(|p| rel(p)).collect();
-        manifest.failed.retain(|f| !names.contains(&f.path));
-        let results: Vec<Result<Tokenized, String>> = chunk
-            .par_iter()
-            .map(|p| {
-                let r = read_midi_file(p, &opts).map_err(|e| e.to_string()).and_then(|r| {
-                    let notes = r.score.note_count() as u64;
-                    tok.encode(&r.score)
-                        .map(|(seqs, _)| (seqs.into_iter().map(|s| s.ids).collect(), notes))
-                        .map_err(|e| format!("{}: {e}", p.display()))
-                });
-                pb.inc(1);
-                r
-            })
-            .collect();
-        let mut ok_files = Vec::new();
-        let mut ok_names = Vec::new();
-        for (name, r) in names.into_iter().zip(results) {
-            match r {
-                Ok((seqs, notes)) => {
-                    ok_files.push(seqs);
-                    ok_names.push((name, notes));
-                }
-                Err(error) => manifest.failed.push(FailedFile { path: name, error }),
-            }
-        }
-        let (info, refs) = write_shard(out, si, &ok_files)?;
-        manifest.shards.push(info);
-        for ((path, notes), sequences) in ok_names.into_iter().zip(refs) {
-            manifest.files.push(FileEntry {
-                path,
-                shard: si,
-                sequences,
-                notes,
-            });
-        }
-        manifest.shards.sort_by_key(|s| s.index);
-        manifest.files.sort_by_key(|f| f.shard);
-        manifest.save(out)?;
-    }
-    pb.finish_and_clear();
-    let secs = started.elapsed().as_secs_f64();
-    let tokens: u64 = manifest.shards.iter().map(|s| s.ids).sum();
-    let seqs: usize = manifest.files.iter().map(|f| f.sequences.len()).sum();
+/// Print a shard run's summary line and its first failures.
+pub fn report_run(out: &Path, run: &ShardRun, items: usize, secs: f64) {
+    let m = &run.manifest;
+    let tokens: u64 = m.shards.iter().map(|s| s.ids).sum();
+    let seqs: usize = m.files.iter().map(|f| f.sequences.len()).sum();
     eprintln!(
         "{}: {} files ({} resumed), {} sequences, {} tokens, {} failed, {:.2} s ({:.0} files/s)",
         out.display(),
-        manifest.files.len(),
-        resumed,
+        m.files.len(),
+        run.resumed,
         seqs,
         tokens,
-        manifest.failed.len(),
+        m.failed.len(),
         secs,
-        (files.len() - resumed) as f64 / secs.max(1e-9)
+        (items - run.resumed) as f64 / secs.max(1e-9)
     );
-    for f in manifest.failed.iter().take(10) {
+    for f in m.failed.iter().take(10) {
         eprintln!("  failed: {}: {}", f.path, f.error);
     }
+}
+
+fn tokenize_folder(a: &TokenizeArgs, tok: &dyn Tokenizer, config: serde_json::Value, out: &Path) -> Result<()> {
+    let files = list_midi_files(&a.input)?;
+    if files.is_empty() {
+        bail!("{}: no MIDI files (.mid, .midi, .rmi, .kar) found", a.input.display());
+    }
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.strip_prefix(&a.input).unwrap_or(p).to_string_lossy().into_owned())
+        .collect();
+    let started = Instant::now();
+    let pb = progress(files.len() as u64, a.quiet, &format!("tokenize {}", tok.name()));
+    let opts = ReadOptions { strict: a.read.strict };
+    let job = ShardJob {
+        out,
+        tokenizer: tok,
+        config: &config,
+        files_per_shard: a.files_per_shard,
+        force: a.force,
+    };
+    let run = write_shards(
+        &job,
+        &names,
+        |i| {
+            read_midi_file(&files[i], &opts)
+                .map(|r| r.score)
+                .map_err(|e| e.to_string())
+        },
+        || pb.inc(1),
+    )?;
+    pb.finish_and_clear();
+    report_run(out, &run, files.len(), started.elapsed().as_secs_f64());
     if let Some(size) = a.bpe {
-        subword_folder(a, tok, &manifest, out, size)?;
+        subword_folder(a, tok, &run.manifest, out, size)?;
     }
     Ok(())
 }

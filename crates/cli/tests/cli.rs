@@ -205,6 +205,30 @@ fn tokenize_prints_miditok_spelling_and_ids() {
 }
 
 #[test]
+fn tokenize_remi_plus_octuple_mmm_and_a_bad_program_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = tmp(&dir, "plus.json");
+    std::fs::write(&cfg, r#"{"use_programs": true}"#).unwrap();
+    let chorale = sample("bach_chorale.mid");
+    let args = ["tokenize", "--scheme", "remi", &chorale, "--print", "--config"];
+    let o = fugue(&[&args[..], &[cfg.to_str().unwrap()]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "one stream for all tracks");
+    assert!(text.contains("Position_0 Program_0 Pitch_"), "{text}");
+    let o = fugue(&["tokenize", "--scheme", "octuple", &chorale, "--print"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("Pitch_") && text.contains("|Bar_0|"), "{text}");
+    let o = fugue(&["tokenize", "--scheme", "mmm", &chorale, "--print"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with("Track_Start Program_0 Bar_None"), "{text}");
+    std::fs::write(&cfg, r#"{"program_changes": true}"#).unwrap();
+    let o = fugue(&[&args[..], &[cfg.to_str().unwrap()]].concat());
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("program_changes"), "{}", stderr(&o));
+}
+
+#[test]
 fn tokenize_prints_chorale_schemes() {
     let o = fugue(&[
         "tokenize",
@@ -412,7 +436,7 @@ fn every_scheme_tokenizes_a_folder_and_decodes_it_back() {
     let input = tmp(&dir, "in");
     std::fs::create_dir_all(&input).unwrap();
     std::fs::copy(sample("bach_chorale.mid"), input.join("c.mid")).unwrap();
-    for scheme in ["remi", "tsd", "midilike", "structured", "performance"] {
+    for scheme in ["remi", "tsd", "midilike", "structured", "performance", "octuple", "mmm"] {
         let out = tmp(&dir, &format!("tok-{scheme}"));
         let midi = tmp(&dir, &format!("midi-{scheme}"));
         let r = fugue(&[
@@ -481,6 +505,63 @@ fn bpe_over_a_folder_decodes_to_the_same_music() {
     // A vocabulary no larger than the base one is refused, naming the field.
     let r = fugue(&["tokenize", "--scheme", "remi", i, "-o", o, "--bpe", "10", "--quiet"]);
     assert!(stderr(&r).contains("vocab_size"), "{}", stderr(&r));
+}
+
+#[test]
+fn abc_converts_one_tune_or_a_whole_book() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = tmp(&dir, "tunes.abc");
+    std::fs::write(
+        &book,
+        "X:1\nT:The First Tune\nM:4/4\nL:1/8\nK:G\n\"G\"GABc d4|\n\nX:7\nT:Second!\nK:D\nF2|\n",
+    )
+    .unwrap();
+    let book_s = book.to_str().unwrap();
+    // One tune, by its X: number.
+    let one = tmp(&dir, "seven.json");
+    let o = fugue(&["convert", book_s, one.to_str().unwrap(), "--tune", "7"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&one).unwrap()).unwrap();
+    assert_eq!(v["tracks"][0]["notes"][0]["pitch"], 66);
+    // An absent tune names itself and the file.
+    let o = fugue(&["convert", book_s, tmp(&dir, "x.mid").to_str().unwrap(), "--tune", "3"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("no tune X:3") && stderr(&o).contains("tunes.abc"),
+        "{}",
+        stderr(&o)
+    );
+    // Without --tune: a file output is refused for a book of two tunes...
+    let o = fugue(&["convert", book_s, tmp(&dir, "x.mid").to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("--tune"), "{}", stderr(&o));
+    // ...and a folder gets one MIDI file per tune, never overwritten without --force.
+    let out = tmp(&dir, "midi");
+    let o = fugue(&["convert", book_s, out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["1-the-first-tune.mid", "7-second.mid"]);
+    let o = fugue(&["info", out.join("1-the-first-tune.mid").to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["tracks"][0]["notes"], 5);
+    assert_eq!(v["tracks"][1]["name"], "Chords");
+    assert_eq!(v["key_signatures"][0]["key"], "G major");
+    let o = fugue(&["convert", book_s, out.to_str().unwrap()]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("already exists"),
+        "{}",
+        stderr(&o)
+    );
+    let o = fugue(&["convert", book_s, out.to_str().unwrap(), "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // `info` reads the first tune and says there are more.
+    let o = fugue(&["info", book_s, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["format"].as_str().unwrap().contains("X:1"));
+    assert!(v["warnings"][0].as_str().unwrap().contains("--tune"));
 }
 
 #[test]

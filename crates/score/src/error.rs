@@ -2,7 +2,8 @@
 //!
 //! Every error names the file (when there is one) and the place inside it:
 //! for MIDI the track and the byte offset from the start of the file, for
-//! MusicXML the element, part, measure and line. Reading is
+//! MusicXML the element, part, measure and line, for ABC the tune (`X:`),
+//! line and column. Reading is
 //! lenient: problems that leave a usable score are [`Warning`]s, returned next
 //! to the score; `strict` reading turns the first warning into an error.
 
@@ -72,6 +73,14 @@ pub enum ScoreError {
         /// What was wrong.
         message: String,
     },
+    /// The text holds no ABC tune we can read.
+    #[error("{}: not a readable ABC file: {message}", display_path(path))]
+    Abc {
+        /// The file, when read from one.
+        path: Option<PathBuf>,
+        /// What was wrong.
+        message: String,
+    },
     /// Strict reading met a problem that lenient reading would have worked around.
     #[error("{}: {warning} (strict mode)", display_path(path))]
     Strict {
@@ -132,6 +141,10 @@ impl ScoreError {
             ScoreError::MusicXml { element, message, .. } => ScoreError::MusicXml {
                 path: Some(file),
                 element,
+                message,
+            },
+            ScoreError::Abc { message, .. } => ScoreError::Abc {
+                path: Some(file),
                 message,
             },
             ScoreError::Strict { warning, .. } => ScoreError::Strict {

@@ -5,7 +5,8 @@
 //! as types ([`Tick`], [`Quarter`], [`Second`]) with explicit conversion
 //! through the tempo map, transforms as pure/in-place pairs, piano-rolls and
 //! struct-of-arrays views, lossless MIDI reading and writing, and MusicXML
-//! reading (`.xml`, `.musicxml`, `.mxl`) and writing.
+//! reading (`.xml`, `.musicxml`, `.mxl`) and writing, and ABC reading
+//! (tunebooks, one score per tune).
 //!
 //! ```
 //! use fugue_score::{midi, Note, Score, Tick, Track};
@@ -25,6 +26,7 @@
 //! This crate knows nothing about tokens or tensors.
 #![warn(missing_docs)]
 
+pub mod abc;
 pub mod error;
 pub mod io;
 pub mod midi;

@@ -76,6 +76,24 @@ pub struct BeatConfig {
     pub use_pitchdrum_tokens: bool,
     /// Drum pitches kept: `low..=high` (MidiTok: `(27, 88)`).
     pub drums_pitch_range: (u8, u8),
+    /// Write `Program` tokens so that tracks keep their instrument (MidiTok's
+    /// `use_programs`; REMI with programs and time signatures is REMI+).
+    /// Default off. See [`crate::programs`].
+    pub use_programs: bool,
+    /// The programs kept with `use_programs` (`-1` is drums); tracks of other
+    /// programs are dropped. Default: all, `-1..=127`.
+    pub programs: Vec<i8>,
+    /// With `use_programs`: every track in one sequence, tracks of one program
+    /// merged (MidiTok's default, `true`); else one sequence per track.
+    pub one_token_stream_for_programs: bool,
+    /// With `use_programs`: a `Program` token only where the program changes
+    /// (or once at the start of each track's sequence) instead of before
+    /// every note. Default off.
+    pub program_changes: bool,
+    /// Octuple only: how many bars `Bar_n` can number (MidiTok's
+    /// `max_bar_embedding`); notes of later bars are dropped. Default: none
+    /// here, which Octuple reads as MidiTok's 60.
+    pub max_bar_embedding: Option<u16>,
 }
 
 impl Default for BeatConfig {
@@ -112,11 +130,16 @@ impl Default for BeatConfig {
             ],
             use_pitchdrum_tokens: true,
             drums_pitch_range: (27, 88),
+            use_programs: false,
+            programs: (-1..=127).collect(),
+            one_token_stream_for_programs: true,
+            program_changes: false,
+            max_bar_embedding: None,
         }
     }
 }
 
-fn config_error(field: &str, message: impl Into<String>) -> TokenError {
+pub(crate) fn config_error(field: &str, message: impl Into<String>) -> TokenError {
     TokenError::Config {
         field: field.into(),
         message: message.into(),
@@ -183,6 +206,7 @@ impl Grid {
                 format!("{} is outside 1..=127", c.num_velocities),
             ));
         }
+        crate::programs::validate(c)?;
         let mut time_sigs = Vec::new();
         for r in &c.time_signature_range {
             if !r.denominator.is_power_of_two() || r.denominator > 64 {
@@ -370,6 +394,15 @@ impl Grid {
     /// Bring a score onto the grid (see the module docs), for schemes that
     /// write note durations as tokens.
     pub fn preprocess(&self, score: &Score<Tick>) -> Preprocessed {
+        let mut p = self.preprocess_in_file_order(score);
+        crate::programs::order(&self.config, &mut p.score.tracks);
+        p
+    }
+
+    /// [`Grid::preprocess`] with the tracks left in the file's order (merged
+    /// tracks at the place of their first): what an encoder walks to break
+    /// ties between tracks as MidiTok does (see [`crate::programs`]).
+    pub fn preprocess_in_file_order(&self, score: &Score<Tick>) -> Preprocessed {
         let (score, report) = self.preprocess_with(score, false);
         Preprocessed { score, report }
     }
@@ -422,7 +455,7 @@ impl Grid {
                 }
                 continue;
             }
-            let mut t = Track::new("", 0, if tr.is_drum { 9 } else { 0 });
+            let mut t = crate::programs::part(c, tr);
             t.notes = tr
                 .notes
                 .iter()
@@ -438,6 +471,7 @@ impl Grid {
                 .collect();
             tracks.push(t);
         }
+        crate::programs::merge_and_filter(c, &mut tracks, &mut report);
         if !same {
             for t in &mut ts {
                 t.time = (t.time as f64 * factor) as i64;
@@ -552,6 +586,15 @@ impl Grid {
         self.velocities.iter().map(|&v| Token::Velocity(v))
     }
 
+    /// `Program` tokens, when programs are used.
+    pub fn program_vocab(&self) -> Vec<Token> {
+        if self.config.use_programs {
+            self.config.programs.iter().map(|&p| Token::Program(p)).collect()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// `TimeSig` tokens, when time signatures are used.
     pub fn time_sig_vocab(&self) -> Vec<Token> {
         if self.config.use_time_signatures {
@@ -582,98 +625,6 @@ impl Grid {
             .max(4);
         (u32::from(self.max_res) * u32::from(max_den) / 4).max(1) as u16
     }
-}
-
-/// The tracks to encode: a score without tracks still gives one (empty)
-/// sequence, as MidiTok does.
-pub fn parts<'a>(score: &'a Score<Tick>, empty: &'a Track<Tick>) -> Vec<&'a Track<Tick>> {
-    if score.tracks.is_empty() {
-        vec![empty]
-    } else {
-        score.tracks.iter().collect()
-    }
-}
-
-/// Decoding state for the `Pitch Velocity Duration` note triplets shared by
-/// REMI, TSD and Structured.
-pub struct NoteDecoder {
-    pitch: Option<(u8, bool)>,
-    velocity: u8,
-    use_velocities: bool,
-    track: Track<Tick>,
-}
-
-impl NoteDecoder {
-    /// A decoder for one sequence.
-    pub fn new(use_velocities: bool) -> Self {
-        NoteDecoder {
-            pitch: None,
-            velocity: DEFAULT_VELOCITY,
-            use_velocities,
-            track: Track::new("", 0, 0),
-        }
-    }
-
-    /// Take a note token at `now` (a `Duration` completes a note at
-    /// `ticks_per_beat`); returns whether the token was one.
-    pub fn feed(&mut self, t: &Token, now: i64, ticks_per_beat: i64, index: usize) -> Result<bool, TokenError> {
-        match *t {
-            Token::Pitch(p) => self.pitch = Some((p, false)),
-            Token::PitchDrum(p) => self.pitch = Some((p, true)),
-            Token::Velocity(v) => self.velocity = v,
-            Token::Duration(d) => {
-                let (p, drum) = self.pitch.take().ok_or_else(|| TokenError::Decode {
-                    index,
-                    token: t.to_string(),
-                    message: "a Duration without its Pitch".into(),
-                })?;
-                self.track.is_drum |= drum;
-                let v = if self.use_velocities {
-                    self.velocity
-                } else {
-                    DEFAULT_VELOCITY
-                };
-                self.track.notes.push(Note::new(now, d.ticks(ticks_per_beat), p, v));
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-
-    /// The decoded track, if it has notes.
-    pub fn finish(self) -> Option<Track<Tick>> {
-        finish_track(self.track)
-    }
-}
-
-/// A decoded track as a score part: drums on channel 10; `None` when empty.
-pub fn finish_track(mut track: Track<Tick>) -> Option<Track<Tick>> {
-    if track.is_drum {
-        track.channel = 9;
-    }
-    (!track.notes.is_empty()).then_some(track)
-}
-
-/// What the MidiTok-family schemes write tokens for, in a track.
-#[derive(Clone, Copy, Debug)]
-pub enum GridEvent<'a> {
-    /// A time-signature change (numerator, denominator).
-    Sig(u8, u8),
-    /// A note.
-    Note(&'a Note<Tick>),
-}
-
-/// A track's events as MidiTok orders them: the score's time signatures
-/// first, then the notes in track order, stably sorted by time.
-pub fn track_events<'a>(sigs: &[TimeSignature<Tick>], track: &'a Track<Tick>) -> Vec<(i64, GridEvent<'a>)> {
-    let mut events: Vec<(i64, GridEvent)> = Vec::with_capacity(sigs.len() + track.notes.len());
-    events.extend(
-        sigs.iter()
-            .map(|t| (t.time, GridEvent::Sig(t.numerator, t.denominator))),
-    );
-    events.extend(track.notes.iter().map(|n| (n.time, GridEvent::Note(n))));
-    events.sort_by_key(|e| e.0);
-    events
 }
 
 /// Re-pair the ends of overlapping notes of one pitch first in, first out:

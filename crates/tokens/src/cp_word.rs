@@ -30,6 +30,7 @@ pub struct CpWord {
 impl CpWord {
     /// A tokenizer for a configuration (validated).
     pub fn new(config: BeatConfig) -> Result<Self, TokenError> {
+        crate::programs::refuse(&config, "CP-Word")?;
         let (velocity, time_sig) = (config.use_velocities, config.use_time_signatures);
         let remi = Remi::new(config)?;
         let mut tokens = remi.vocab().tokens().to_vec();

@@ -15,6 +15,12 @@
 //! - [`midi_like`]: MIDI-Like (note-on/note-off), MidiTok-compatible, same grid.
 //! - [`structured`]: Structured (Hadjeres & Crestel 2021), MidiTok-compatible.
 //! - [`cp_word`]: CP-Word compound tokens (Hsiao et al. 2021), MidiTok-compatible.
+//! - [`octuple`]: Octuple compound tokens, one per note (Zeng et al. 2021,
+//!   MusicBERT), MidiTok-compatible.
+//! - [`mmm`]: MMM, tracks one after another with bar infilling (Ens &
+//!   Pasquier 2020), MidiTok-compatible.
+//! - [`programs`]: `Program` tokens for REMI and TSD (REMI+, Rütte et al. 2022),
+//!   MidiTok-compatible, set in the shared configuration.
 //! - [`chorale`]: the SATB grid the chorale schemes share (score ↔ grid, the
 //!   JSB and JS Fakes files); not a scheme itself.
 //! - [`coconet`]: Coconet's (T × 46 × 4) one-hot piano-roll (Huang et al.
@@ -37,10 +43,15 @@ pub mod coconet;
 pub mod cp_word;
 pub mod deepbach;
 pub mod error;
+pub mod events;
 pub mod grammar;
 pub mod midi_like;
+pub mod mmm;
+pub mod octuple;
 pub mod performance;
+pub mod programs;
 pub mod remi;
+pub mod serialized_satb;
 pub mod structured;
 pub mod subword;
 pub mod token;
@@ -107,6 +118,12 @@ pub struct Report {
     pub velocities_changed: usize,
     /// Tracks dropped (empty after preprocessing, or not expressible).
     pub tracks_dropped: usize,
+    /// Tracks merged into another track of the same program (one token
+    /// stream with programs: the tokens cannot tell such tracks apart).
+    pub tracks_merged: usize,
+    /// Notes dropped because they start after the last bar the scheme can
+    /// number (Octuple's `max_bar_embedding`).
+    pub notes_beyond_max_bar: usize,
     /// Time signatures dropped or moved to a bar line.
     pub time_signatures_changed: usize,
     /// Grid cells (voice × step) whose note went to another voice (chorale

@@ -9,7 +9,8 @@
 //! not snapped to duration tokens. Not covered yet: MidiTok's optional
 //! MIDI-Like extras (programs, rests, tempos, chords, pedals, pitch bends).
 
-use crate::beat_grid::{finish_track, parts, BeatConfig, Grid, DEFAULT_VELOCITY};
+use crate::beat_grid::{BeatConfig, Grid, DEFAULT_VELOCITY};
+use crate::events::{finish_track, parts};
 use crate::{with_ids, Grammar, Preprocessed, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Note, Score, Tick, TimeSignature, Track};
 
@@ -23,6 +24,8 @@ pub struct MidiLike {
 impl MidiLike {
     /// A tokenizer for a configuration (validated).
     pub fn new(config: BeatConfig) -> Result<Self, TokenError> {
+        crate::programs::refuse(&config, "MIDI-Like")?;
+        crate::programs::refuse_bar_embedding(&config, "MIDI-Like")?;
         let grid = Grid::new(config)?;
         let c = &grid.config;
         let mut tokens = grid.specials.clone();

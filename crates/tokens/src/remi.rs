@@ -8,10 +8,13 @@
 //! count beats of the signature's denominator. This is MidiTok's REMI token
 //! for token: one sequence per track, each carrying the time signatures; the
 //! preprocessing is the shared beat grid ([`crate::beat_grid`]).
-//! Not covered yet: MidiTok's optional REMI extras (programs/REMI+, rests,
-//! tempos, chords, pedals, pitch bends, bar-end tokens).
+//! With `use_programs` this is REMI+ (see [`crate::programs`]): `Program`
+//! tokens before the notes, all tracks in one sequence by default.
+//! Not covered yet: MidiTok's optional REMI extras (rests, tempos, chords,
+//! pedals, pitch bends, bar-end tokens, numbered bars).
 
-use crate::beat_grid::{parts, ticks_per_bar, track_events, BeatConfig, Grid, GridEvent, NoteDecoder};
+use crate::beat_grid::{ticks_per_bar, BeatConfig, Grid};
+use crate::events::{sequences, GridEvent, NoteDecoder, ProgramTokens};
 use crate::{with_ids, Grammar, Preprocessed, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Score, Tick, TimeSignature, Track};
 
@@ -25,6 +28,7 @@ pub struct Remi {
 impl Remi {
     /// A tokenizer for a configuration (validated).
     pub fn new(config: BeatConfig) -> Result<Self, TokenError> {
+        crate::programs::refuse_bar_embedding(&config, "REMI")?;
         let grid = Grid::new(config)?;
         let mut tokens = grid.specials.clone();
         tokens.push(Token::Bar);
@@ -36,6 +40,7 @@ impl Remi {
         tokens.extend(grid.velocity_vocab());
         tokens.extend(grid.durations.iter().map(|&d| Token::Duration(d)));
         tokens.extend(grid.time_sig_vocab());
+        tokens.extend(grid.program_vocab());
         let vocab = Vocab::new(tokens)?;
         Ok(Remi { grid, vocab })
     }
@@ -86,19 +91,26 @@ impl Tokenizer for Remi {
     }
     fn grammar(&self) -> Grammar {
         use TokenType::*;
-        let note_start: &[TokenType] = &[Pitch, PitchDrum];
-        let after_duration: &[TokenType] = &[Bar, Position, Pitch, PitchDrum];
-        let vel_or_dur = if self.grid.config.use_velocities {
-            Velocity
+        let c = &self.grid.config;
+        let note_start: &[TokenType] = if c.use_programs {
+            &[Program, Pitch, PitchDrum]
         } else {
-            Duration
+            &[Pitch, PitchDrum]
         };
+        let after_duration: &[TokenType] = if c.use_programs {
+            &[Bar, Position, Program, Pitch, PitchDrum]
+        } else {
+            &[Bar, Position, Pitch, PitchDrum]
+        };
+        let vel_or_dur = if c.use_velocities { Velocity } else { Duration };
         Grammar::new(
-            &[Bar],
+            &[Bar, Program],
             &[
                 (Bar, &[Bar, TimeSig, Position]),
                 (TimeSig, &[Bar, Position]),
                 (Position, note_start),
+                // A per-track sequence opens with its program, then a bar.
+                (Program, &[Pitch, PitchDrum, Bar]),
                 (Pitch, &[vel_or_dur]),
                 (PitchDrum, &[vel_or_dur]),
                 (Velocity, &[Duration]),
@@ -111,15 +123,21 @@ impl Tokenizer for Remi {
         self.grid.preprocess(score)
     }
 
+    /// Tracks in file order, so that ties between tracks are written as
+    /// MidiTok writes them (see [`crate::programs`]).
+    fn encode(&self, score: &Score<Tick>) -> Result<(Vec<TokSeq>, crate::Report), TokenError> {
+        let p = self.grid.preprocess_in_file_order(score);
+        Ok((self.encode_preprocessed(&p.score)?, p.report))
+    }
+
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
         let c = &self.grid.config;
         let tpq = score.ticks_per_quarter;
         let sigs = self.grid.sigs(score);
-        let mut out = Vec::with_capacity(score.tracks.len());
         let empty = Track::new("", 0, 0);
-        let parts = parts(score, &empty);
-        for tr in parts {
-            let events = track_events(sigs, tr);
+        let streams = sequences(c, sigs, score, &empty);
+        let mut out = Vec::with_capacity(streams.len());
+        for (part, events) in streams {
             let mut bars = Bars::new(
                 tpq,
                 self.grid.max_res,
@@ -129,6 +147,7 @@ impl Tokenizer for Remi {
                 Vec::with_capacity(events.len() * 3),
                 Vec::with_capacity(events.len() * 3),
             );
+            let mut programs = ProgramTokens::start(c, part, &mut tokens, &mut ticks);
             let mut previous = -1i64;
             for &(time, ev) in &events {
                 let is_sig = matches!(ev, GridEvent::Sig(..));
@@ -162,10 +181,11 @@ impl Tokenizer for Remi {
                         tokens.push(Token::TimeSig(n, d));
                         ticks.push(time);
                     }
-                    GridEvent::Note(note) => {
+                    GridEvent::Note(note, part) => {
                         let tpb = Grid::ticks_per_beat(bars.ts.1, tpq);
+                        programs.before_note(part, time, &mut tokens, &mut ticks);
                         self.grid
-                            .push_note_tokens(note, tr.is_drum, tpb, &mut tokens, &mut ticks)?;
+                            .push_note_tokens(note, part.drum, tpb, &mut tokens, &mut ticks)?;
                     }
                 }
             }
@@ -181,7 +201,7 @@ impl Tokenizer for Remi {
         for (si, seq) in seqs.iter().enumerate() {
             let mut bars = Bars::new(tpq, self.grid.max_res, (4, 4));
             let mut sigs: Vec<TimeSignature<Tick>> = Vec::new();
-            let mut notes = NoteDecoder::new(c.use_velocities);
+            let mut notes = NoteDecoder::new(c);
             let mut now = 0i64;
             for (index, t) in seq.iter().enumerate() {
                 if notes.feed(t, now, Grid::ticks_per_beat(bars.ts.1, tpq), index)? {

@@ -9,7 +9,8 @@
 //! (counted in the report): the tokens are MidiTok's, and decoding gives the
 //! preprocessed score back exactly. One sequence per track.
 
-use crate::beat_grid::{closest, BeatConfig, Grid, NoteDecoder};
+use crate::beat_grid::{closest, BeatConfig, Grid};
+use crate::events::NoteDecoder;
 use crate::token::Beats;
 use crate::{with_ids, Grammar, Preprocessed, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Score, Tick};
@@ -32,6 +33,8 @@ impl Structured {
     /// A tokenizer for a configuration (validated). Time signatures are
     /// turned off, as MidiTok does for this scheme.
     pub fn new(mut config: BeatConfig) -> Result<Self, TokenError> {
+        crate::programs::refuse(&config, "Structured")?;
+        crate::programs::refuse_bar_embedding(&config, "Structured")?;
         config.use_time_signatures = false;
         let grid = Grid::new(config)?;
         let mut tokens = grid.specials.clone();
@@ -139,7 +142,7 @@ impl Tokenizer for Structured {
         let tpb = self.ticks_per_beat(tpq);
         let mut score = Score::new(tpq);
         for seq in seqs {
-            let mut notes = NoteDecoder::new(self.grid.config.use_velocities);
+            let mut notes = NoteDecoder::new(&self.grid.config);
             let mut now = 0i64;
             for (index, t) in seq.iter().enumerate() {
                 if notes.feed(t, now, tpb, index)? {

@@ -127,6 +127,21 @@ pub enum Token {
     TnEnd,
     /// TonicNet: a silent voice (`Rest`).
     TnRest,
+    /// The MIDI program of the following notes (`Program_-1` is drums), as
+    /// MidiTok writes it with `use_programs` (REMI+, Octuple, MMM).
+    Program(i8),
+    /// Octuple: the bar number of a note (`Bar_12`), up to `max_bar_embedding`.
+    BarIndex(u16),
+    /// MMM: a track's sequence begins (`Track_Start`).
+    TrackStart,
+    /// MMM: a track's sequence ends (`Track_End`).
+    TrackEnd,
+    /// MMM: a masked bar whose content comes after a `FillBar_Start` (`Infill_Bar`).
+    InfillBar,
+    /// MMM: the content of a masked bar begins (`FillBar_Start`).
+    FillBarStart,
+    /// MMM: the content of a masked bar ends (`FillBar_End`).
+    FillBarEnd,
 }
 
 /// The kind of a token, for grammars and per-type statistics.
@@ -190,6 +205,18 @@ pub enum TokenType {
     Fermata,
     /// TonicNet's chord class.
     Chord,
+    /// `Program`.
+    Program,
+    /// MMM's `Track_Start`.
+    TrackStart,
+    /// MMM's `Track_End`.
+    TrackEnd,
+    /// MMM's `Infill_Bar`.
+    InfillBar,
+    /// MMM's `FillBar_Start`.
+    FillBarStart,
+    /// MMM's `FillBar_End`.
+    FillBarEnd,
 }
 
 impl Token {
@@ -197,7 +224,7 @@ impl Token {
     pub fn kind(&self) -> TokenType {
         match self {
             Token::Pad | Token::Bos | Token::Eos | Token::Mask => TokenType::Special,
-            Token::Bar => TokenType::Bar,
+            Token::Bar | Token::BarIndex(_) => TokenType::Bar,
             Token::Position(_) => TokenType::Position,
             Token::Pitch(_) => TokenType::Pitch,
             Token::PitchDrum(_) => TokenType::PitchDrum,
@@ -225,6 +252,12 @@ impl Token {
             Token::FrameEnd => TokenType::FrameEnd,
             Token::Fermata => TokenType::Fermata,
             Token::Chord(_) => TokenType::Chord,
+            Token::Program(_) => TokenType::Program,
+            Token::TrackStart => TokenType::TrackStart,
+            Token::TrackEnd => TokenType::TrackEnd,
+            Token::InfillBar => TokenType::InfillBar,
+            Token::FillBarStart => TokenType::FillBarStart,
+            Token::FillBarEnd => TokenType::FillBarEnd,
         }
     }
 }
@@ -266,6 +299,13 @@ impl fmt::Display for Token {
             Token::Chord(c) => write!(f, "Chord_{c}"),
             Token::TnEnd => f.write_str("end"),
             Token::TnRest => f.write_str("Rest"),
+            Token::Program(p) => write!(f, "Program_{p}"),
+            Token::BarIndex(b) => write!(f, "Bar_{b}"),
+            Token::TrackStart => f.write_str("Track_Start"),
+            Token::TrackEnd => f.write_str("Track_End"),
+            Token::InfillBar => f.write_str("Infill_Bar"),
+            Token::FillBarStart => f.write_str("FillBar_Start"),
+            Token::FillBarEnd => f.write_str("FillBar_End"),
         }
     }
 }
@@ -333,6 +373,13 @@ impl FromStr for Token {
             ("Family", "Metric") => Token::FamilyMetric,
             ("Family", "Note") => Token::FamilyNote,
             ("Ignore", "None") => Token::Ignore,
+            ("Track", "Start") => Token::TrackStart,
+            ("Track", "End") => Token::TrackEnd,
+            ("Infill", "Bar") => Token::InfillBar,
+            ("FillBar", "Start") => Token::FillBarStart,
+            ("FillBar", "End") => Token::FillBarEnd,
+            ("Bar", v) => Token::BarIndex(v.parse().map_err(|_| err("bad bar number"))?),
+            ("Program", v) => Token::Program(v.parse().map_err(|_| err("program is not in -128..=127"))?),
             ("Position", v) => Token::Position(v.parse().map_err(|_| err("bad position"))?),
             ("Pitch", v) => Token::Pitch(num(v)?),
             ("PitchDrum", v) => Token::PitchDrum(num(v)?),
@@ -400,6 +447,14 @@ mod tests {
             Token::Chord(49),
             Token::TnEnd,
             Token::TnRest,
+            Token::Program(-1),
+            Token::Program(127),
+            Token::BarIndex(59),
+            Token::TrackStart,
+            Token::TrackEnd,
+            Token::InfillBar,
+            Token::FillBarStart,
+            Token::FillBarEnd,
         ] {
             let text = t.to_string();
             assert_eq!(text.parse::<Token>().unwrap(), t, "{text}");
@@ -412,5 +467,8 @@ mod tests {
         assert_eq!(Token::NoteTie(60, true).to_string(), "(60, True)");
         assert!("(60, Maybe)".parse::<Token>().is_err());
         assert!("300".parse::<Token>().is_err());
+        assert_eq!(Token::Program(-1).to_string(), "Program_-1");
+        assert_eq!("Bar_None".parse::<Token>().unwrap(), Token::Bar);
+        assert!("Program_200".parse::<Token>().is_err());
     }
 }

@@ -6,10 +6,12 @@
 //! as several, largest first, as MidiTok does); each note is `Pitch`,
 //! `Velocity`, `Duration`; time signatures are `TimeSig` tokens at their
 //! changes. One sequence per track. Preprocessing is the shared beat grid
-//! ([`crate::beat_grid`]). Not covered yet: MidiTok's optional TSD extras
-//! (programs, rests, tempos, chords, pedals, pitch bends).
+//! ([`crate::beat_grid`]). With `use_programs`, `Program` tokens as in
+//! [`crate::programs`]. Not covered yet: MidiTok's optional TSD extras
+//! (rests, tempos, chords, pedals, pitch bends).
 
-use crate::beat_grid::{parts, track_events, BeatConfig, Grid, GridEvent, NoteDecoder};
+use crate::beat_grid::{BeatConfig, Grid};
+use crate::events::{sequences, GridEvent, NoteDecoder, ProgramTokens};
 use crate::{with_ids, Grammar, Preprocessed, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Score, Tick, TimeSignature, Track};
 
@@ -23,6 +25,7 @@ pub struct Tsd {
 impl Tsd {
     /// A tokenizer for a configuration (validated).
     pub fn new(config: BeatConfig) -> Result<Self, TokenError> {
+        crate::programs::refuse_bar_embedding(&config, "TSD")?;
         let grid = Grid::new(config)?;
         let mut tokens = grid.specials.clone();
         tokens.extend(grid.pitch_vocab());
@@ -30,6 +33,7 @@ impl Tsd {
         tokens.extend(grid.durations.iter().map(|&d| Token::Duration(d)));
         tokens.extend(grid.durations.iter().map(|&d| Token::TimeShift(d)));
         tokens.extend(grid.time_sig_vocab());
+        tokens.extend(grid.program_vocab());
         let vocab = Vocab::new(tokens)?;
         Ok(Tsd { grid, vocab })
     }
@@ -44,7 +48,7 @@ impl Tokenizer for Tsd {
     }
     fn grammar(&self) -> Grammar {
         use TokenType::*;
-        let free: &[TokenType] = &[Pitch, PitchDrum, TimeShift, TimeSig];
+        let free: &[TokenType] = &[Program, Pitch, PitchDrum, TimeShift, TimeSig];
         let vel_or_dur = if self.grid.config.use_velocities {
             Velocity
         } else {
@@ -54,6 +58,7 @@ impl Tokenizer for Tsd {
             free,
             &[
                 (TimeShift, free),
+                (Program, free),
                 (TimeSig, free),
                 (Pitch, &[vel_or_dur]),
                 (PitchDrum, &[vel_or_dur]),
@@ -67,18 +72,26 @@ impl Tokenizer for Tsd {
         self.grid.preprocess(score)
     }
 
+    /// Tracks in file order, so that ties between tracks are written as
+    /// MidiTok writes them (see [`crate::programs`]).
+    fn encode(&self, score: &Score<Tick>) -> Result<(Vec<TokSeq>, crate::Report), TokenError> {
+        let p = self.grid.preprocess_in_file_order(score);
+        Ok((self.encode_preprocessed(&p.score)?, p.report))
+    }
+
     fn encode_preprocessed(&self, score: &Score<Tick>) -> Result<Vec<TokSeq>, TokenError> {
+        let c = &self.grid.config;
         let tpq = score.ticks_per_quarter;
         let sigs = self.grid.sigs(score);
         let empty = Track::new("", 0, 0);
-        let parts = parts(score, &empty);
-        let mut out = Vec::with_capacity(parts.len());
-        for tr in parts {
-            let events = track_events(sigs, tr);
+        let streams = sequences(c, sigs, score, &empty);
+        let mut out = Vec::with_capacity(streams.len());
+        for (part, events) in streams {
             let (mut tokens, mut ticks) = (
                 Vec::with_capacity(events.len() * 4),
                 Vec::with_capacity(events.len() * 4),
             );
+            let mut programs = ProgramTokens::start(c, part, &mut tokens, &mut ticks);
             let mut previous = 0i64;
             let mut tpb = Grid::ticks_per_beat(4, tpq);
             for (time, ev) in events {
@@ -89,9 +102,10 @@ impl Tokenizer for Tsd {
                         tokens.push(Token::TimeSig(n, d));
                         ticks.push(time);
                     }
-                    GridEvent::Note(note) => {
+                    GridEvent::Note(note, part) => {
+                        programs.before_note(part, time, &mut tokens, &mut ticks);
                         self.grid
-                            .push_note_tokens(note, tr.is_drum, tpb, &mut tokens, &mut ticks)?;
+                            .push_note_tokens(note, part.drum, tpb, &mut tokens, &mut ticks)?;
                     }
                 }
             }
@@ -105,7 +119,7 @@ impl Tokenizer for Tsd {
         let tpq = self.grid.decode_tpq(seqs);
         let mut score = Score::new(tpq);
         for (si, seq) in seqs.iter().enumerate() {
-            let mut notes = NoteDecoder::new(c.use_velocities);
+            let mut notes = NoteDecoder::new(c);
             let mut sigs: Vec<TimeSignature<Tick>> = Vec::new();
             let (mut now, mut tpb) = (0i64, Grid::ticks_per_beat(4, tpq));
             for (index, t) in seq.iter().enumerate() {

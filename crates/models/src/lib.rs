@@ -1,0 +1,90 @@
+//! fugue's networks, on `burn`.
+//!
+//! A model here sees token ids and tensors, never a `Score`: encodings live
+//! in `fugue-tokens`, training in `fugue-train`, decoding in
+//! `fugue-sample`. One file per family, each reading top-down: config,
+//! modules, forward, loss, sampling entry point. Shared layers live in
+//! [`layers`].
+//!
+//! Backends are chosen at run time ([`device`]): burn's `flex` CPU backend
+//! always, `cuda` when the crate is built with the `cuda` feature.
+
+pub mod layers;
+pub mod lstm;
+pub mod music_transformer;
+pub mod rnn_nade;
+
+use burn::module::Module;
+use burn::store::{ModuleSnapshot, SafetensorsStore};
+use burn::tensor::{Device, Int, Tensor};
+
+pub use burn;
+
+/// Everything that can go wrong building, saving or loading a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("bad model config: `{field}`: {why}")]
+    Config { field: &'static str, why: String },
+    #[error("unknown device `{0}` (expected `cpu` or `cuda`)")]
+    UnknownDevice(String),
+    #[error("device `cuda` needs fugue built with `--features cuda`")]
+    CudaNotBuilt,
+    #[error("weights: {0}")]
+    Weights(String),
+}
+
+/// The device for a `--device` argument. `autodiff` wraps it for training.
+pub fn device(name: &str, autodiff: bool) -> Result<Device, ModelError> {
+    let device = match name {
+        "cpu" | "flex" => Device::flex(),
+        #[cfg(feature = "cuda")]
+        "cuda" => Device::cuda(0usize),
+        #[cfg(not(feature = "cuda"))]
+        "cuda" => return Err(ModelError::CudaNotBuilt),
+        other => return Err(ModelError::UnknownDevice(other.to_string())),
+    };
+    Ok(if autodiff { device.autodiff() } else { device })
+}
+
+/// A next-token model: the interface shared by the one `generate` loop
+/// (`fugue-sample`), the trainer and the likelihood harness.
+pub trait TokenLm {
+    /// What decoding carries from one token to the next (KV cache,
+    /// recurrent state).
+    type State;
+
+    /// Teacher-forced logits `[batch, time, vocab]` for `ids` `[batch, time]`.
+    fn logits(&self, ids: Tensor<2, Int>) -> Tensor<3>;
+
+    /// The state before the first token.
+    fn start(&self, batch: usize, device: &Device) -> Self::State;
+
+    /// Feeds one token per sequence (`[batch]`) and returns the logits of
+    /// the next one (`[batch, vocab]`).
+    fn step(&self, state: &mut Self::State, ids: Tensor<1, Int>) -> Tensor<2>;
+}
+
+/// The weights as safetensors bytes (written to disk by the caller, which
+/// owns atomic writes).
+pub fn weights_to_bytes<M: Module>(model: &M) -> Result<Vec<u8>, ModelError> {
+    let mut store = SafetensorsStore::from_bytes(None);
+    model.save_into(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
+    store.get_bytes().map_err(|e| ModelError::Weights(e.to_string()))
+}
+
+/// Loads safetensors bytes into a model built from the same config; a
+/// missing or misshapen tensor is an error naming it.
+pub fn weights_from_bytes<M: Module>(mut model: M, bytes: Vec<u8>) -> Result<M, ModelError> {
+    let mut store = SafetensorsStore::from_bytes(Some(bytes));
+    let result = model.load_from(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
+    if !result.errors.is_empty() || !result.missing.is_empty() {
+        return Err(ModelError::Weights(format!(
+            "{} tensors missing ({}), {} errors ({})",
+            result.missing.len(),
+            result.missing.iter().take(3).map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+            result.errors.len(),
+            result.errors.iter().take(3).map(|e| format!("{e:?}")).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(model)
+}

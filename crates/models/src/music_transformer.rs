@@ -1,0 +1,247 @@
+//! Music Transformer (Huang et al., ICLR 2019, arXiv 1809.04281): a
+//! decoder-only Transformer whose self-attention adds learned relative
+//! position logits, computed with the memory-efficient skewing
+//! ([`crate::layers::relative_attention`]).
+//!
+//! Layout follows the tensor2tensor setup the paper trained with: pre-norm
+//! blocks (layer norm → sublayer → dropout → residual), ReLU feed-forward,
+//! a sinusoidal timing signal added to the embeddings even with relative
+//! attention, untied input and output embeddings, a final layer norm.
+//! `relative: false` gives the paper's vanilla-Transformer baseline
+//! (absolute sinusoidal positions only); `local_window > 0` restricts each
+//! query to the previous `local_window` positions (the paper's local
+//! attention variant, here as a band mask: memory stays quadratic).
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::layers::relative_attention::{AttentionConfig, KvCache, RelativeAttention};
+use crate::{ModelError, TokenLm};
+
+/// Hyperparameters. [`MusicTransformerConfig::paper_jsb`] and
+/// [`MusicTransformerConfig::paper_maestro`] hold the paper's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MusicTransformerConfig {
+    pub vocab_size: usize,
+    pub d_model: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub d_ff: usize,
+    pub dropout: f64,
+    /// Relative distances with their own embedding (t2t: half the
+    /// training length). Ignored when `relative` is false.
+    pub max_relative: usize,
+    pub relative: bool,
+    /// 0 = global attention.
+    pub local_window: usize,
+}
+
+impl MusicTransformerConfig {
+    /// The score2perf MAESTRO setting `t_rel_len2048_h384_att512_fs1024_n8_dropout20`
+    /// (hidden 384, 8 layers, 8 heads, FFN 1024, dropout 0.2; relative
+    /// distances up to 1024). fugue uses one width for attention and the
+    /// residual stream (384), where t2t's attention used 512 channels.
+    pub fn paper_maestro(vocab_size: usize) -> Self {
+        Self { vocab_size, d_model: 384, layers: 8, heads: 8, d_ff: 1024, dropout: 0.2, max_relative: 1024, relative: true, local_window: 0 }
+    }
+
+    /// A JSB setting in the paper's range for its smaller set (6 layers,
+    /// hidden 256); the paper's exact JSB configuration is not published in
+    /// the sources we read (see `../shared/PAPERS.md`).
+    pub fn paper_jsb(vocab_size: usize) -> Self {
+        Self { vocab_size, d_model: 256, layers: 6, heads: 8, d_ff: 1024, dropout: 0.1, max_relative: 512, relative: true, local_window: 0 }
+    }
+
+    /// The embedded default model's size: small enough to train on two CPU
+    /// cores in minutes and to ship in a few MB.
+    pub fn small(vocab_size: usize) -> Self {
+        Self { vocab_size, d_model: 128, layers: 4, heads: 4, d_ff: 512, dropout: 0.1, max_relative: 256, relative: true, local_window: 0 }
+    }
+
+    /// For tests.
+    pub fn tiny(vocab_size: usize) -> Self {
+        Self { vocab_size, d_model: 16, layers: 2, heads: 2, d_ff: 32, dropout: 0.0, max_relative: 8, relative: true, local_window: 0 }
+    }
+
+    /// Checks the combination before any tensor is allocated.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |field: &'static str, why: String| Err(ModelError::Config { field, why });
+        if self.vocab_size < 2 {
+            return bad("vocab_size", format!("{} is too small", self.vocab_size));
+        }
+        if self.d_model == 0 || self.heads == 0 || self.d_model % self.heads != 0 {
+            return bad("heads", format!("d_model {} must be a positive multiple of heads {}", self.d_model, self.heads));
+        }
+        if self.layers == 0 || self.d_ff == 0 {
+            return bad("layers", "layers and d_ff must be positive".into());
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad("dropout", format!("{} is not in [0, 1)", self.dropout));
+        }
+        if self.relative && self.max_relative == 0 {
+            return bad("max_relative", "relative attention needs max_relative > 0".into());
+        }
+        Ok(())
+    }
+
+    pub fn init(&self, device: &Device) -> Result<MusicTransformer, ModelError> {
+        self.validate()?;
+        let attention = AttentionConfig {
+            d_model: self.d_model,
+            heads: self.heads,
+            max_relative: if self.relative { self.max_relative } else { 0 },
+            local_window: self.local_window,
+            dropout: self.dropout,
+        };
+        let blocks = (0..self.layers)
+            .map(|_| Block {
+                norm_attn: LayerNormConfig::new(self.d_model).init(device),
+                attention: attention.init(device),
+                norm_ff: LayerNormConfig::new(self.d_model).init(device),
+                ff_in: LinearConfig::new(self.d_model, self.d_ff).init(device),
+                ff_out: LinearConfig::new(self.d_ff, self.d_model).init(device),
+                dropout: DropoutConfig::new(self.dropout).init(),
+            })
+            .collect();
+        Ok(MusicTransformer {
+            embedding: EmbeddingConfig::new(self.vocab_size, self.d_model).init(device),
+            blocks,
+            norm: LayerNormConfig::new(self.d_model).init(device),
+            head: LinearConfig::new(self.d_model, self.vocab_size).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            d_model: self.d_model,
+        })
+    }
+}
+
+/// One pre-norm decoder block.
+#[derive(Module, Debug)]
+pub struct Block {
+    pub norm_attn: LayerNorm,
+    pub attention: RelativeAttention,
+    pub norm_ff: LayerNorm,
+    pub ff_in: Linear,
+    pub ff_out: Linear,
+    pub dropout: Dropout,
+}
+
+impl Block {
+    fn feed_forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let h = burn::tensor::activation::relu(self.ff_in.forward(self.norm_ff.forward(x.clone())));
+        x + self.dropout.forward(self.ff_out.forward(h))
+    }
+
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let a = self.attention.forward(self.norm_attn.forward(x.clone()));
+        self.feed_forward(x + self.dropout.forward(a))
+    }
+
+    fn step(&self, x: Tensor<3>, cache: &mut KvCache) -> Tensor<3> {
+        let a = self.attention.step(self.norm_attn.forward(x.clone()), cache);
+        self.feed_forward(x + a)
+    }
+}
+
+/// The network.
+#[derive(Module, Debug)]
+pub struct MusicTransformer {
+    pub embedding: Embedding,
+    pub blocks: Vec<Block>,
+    pub norm: LayerNorm,
+    pub head: Linear,
+    pub dropout: Dropout,
+    pub d_model: usize,
+}
+
+/// Decoding state: one KV cache per block and the next position.
+#[derive(Debug, Clone)]
+pub struct TransformerState {
+    pub caches: Vec<KvCache>,
+    pub position: usize,
+}
+
+/// The sinusoidal timing signal of "Attention Is All You Need" for
+/// positions `start..start+len` (`[len, d]`).
+pub fn timing_signal(start: usize, len: usize, d: usize, device: &Device) -> Tensor<2> {
+    let half = d / 2;
+    let mut values = vec![0f32; len * d];
+    for p in 0..len {
+        let pos = (start + p) as f64;
+        for i in 0..half {
+            let rate = (-(10_000f64.ln()) * i as f64 / (half.max(2) - 1) as f64).exp();
+            values[p * d + i] = (pos * rate).sin() as f32;
+            values[p * d + half + i] = (pos * rate).cos() as f32;
+        }
+    }
+    Tensor::from_data(TensorData::new(values, [len, d]), device)
+}
+
+impl MusicTransformer {
+    fn embed(&self, ids: Tensor<2, Int>, start: usize) -> Tensor<3> {
+        let [_, t] = ids.dims();
+        let device = ids.device();
+        let x = self.embedding.forward(ids).mul_scalar((self.d_model as f64).sqrt());
+        x + timing_signal(start, t, self.d_model, &device).unsqueeze::<3>()
+    }
+}
+
+impl TokenLm for MusicTransformer {
+    type State = TransformerState;
+
+    fn logits(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        let mut x = self.dropout.forward(self.embed(ids, 0));
+        for block in &self.blocks {
+            x = block.forward(x);
+        }
+        self.head.forward(self.norm.forward(x))
+    }
+
+    fn start(&self, _batch: usize, _device: &Device) -> TransformerState {
+        TransformerState { caches: vec![KvCache::empty(); self.blocks.len()], position: 0 }
+    }
+
+    fn step(&self, state: &mut TransformerState, ids: Tensor<1, Int>) -> Tensor<2> {
+        let mut x = self.embed(ids.unsqueeze_dim(1), state.position);
+        for (block, cache) in self.blocks.iter().zip(state.caches.iter_mut()) {
+            x = block.step(x, cache);
+        }
+        state.position += 1;
+        let logits = self.head.forward(self.norm.forward(x));
+        let [b, _, v] = logits.dims();
+        logits.reshape([b, v])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Tolerance;
+
+    #[test]
+    fn stepping_with_the_cache_equals_the_whole_sequence() {
+        let device = Device::flex();
+        for relative in [true, false] {
+            let config = MusicTransformerConfig { relative, ..MusicTransformerConfig::tiny(11) };
+            let model = config.init(&device).unwrap_or_else(|e| panic!("{e}"));
+            let ids = Tensor::<2, Int>::from_data(TensorData::new(vec![1i64, 4, 2, 9, 3, 3, 7, 0, 5, 10], [2, 5]), &device);
+            let full = model.logits(ids.clone());
+            let mut state = model.start(2, &device);
+            let steps: Vec<Tensor<3>> = (0..5)
+                .map(|t| model.step(&mut state, ids.clone().slice([0..2, t..t + 1]).reshape([2])).unsqueeze_dim(1))
+                .collect();
+            Tensor::cat(steps, 1).into_data().assert_approx_eq::<f32>(&full.into_data(), Tolerance::absolute(1e-4));
+        }
+    }
+
+    #[test]
+    fn bad_configs_name_the_field() {
+        let config = MusicTransformerConfig { heads: 3, ..MusicTransformerConfig::tiny(11) };
+        match config.validate() {
+            Err(ModelError::Config { field, .. }) => assert_eq!(field, "heads"),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+}

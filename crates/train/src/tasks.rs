@@ -1,0 +1,330 @@
+//! What a model is trained on and scored by: token sequences (next-token
+//! cross-entropy, nats per token) and piano-roll frames (exact frame NLL,
+//! nats per frame).
+//!
+//! Training batches are a pure function of `(seed, step)`: random crops
+//! drawn from an RNG seeded by both, as score2perf trains on random crops.
+//! A resumed run therefore sees exactly the batches an uninterrupted run
+//! would have seen, with no data cursor to save. Evaluation covers every
+//! token (frame) of a split exactly once.
+
+use burn::module::Module;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use fugue_models::rnn_nade::RnnNade;
+use fugue_models::TokenLm;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// A split of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Split {
+    Train,
+    Valid,
+    Test,
+}
+
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Valid => "valid",
+            Split::Test => "test",
+        }
+    }
+}
+
+/// How a model is fed and scored.
+pub trait Task<M: Module> {
+    type Batch;
+
+    /// The batch of update number `step` (1-based).
+    fn train_batch(&self, seed: u64, step: u64) -> Self::Batch;
+
+    /// Batches covering `split` once.
+    fn eval_batches(&self, split: Split) -> Vec<Self::Batch>;
+
+    /// Summed loss in nats over the batch and the units it covers.
+    fn loss(&self, model: &M, batch: &Self::Batch, device: &Device) -> (Tensor<1>, usize);
+
+    /// The unit losses are counted in (`token`, `frame`).
+    fn unit(&self) -> &'static str;
+}
+
+/// An RNG for one purpose at one step.
+pub fn step_rng(seed: u64, step: u64, purpose: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ purpose.wrapping_mul(0xD1B5_4A32_D192_ED03))
+}
+
+/// Picks a piece with probability proportional to its length.
+fn pick(cumulative: &[usize], rng: &mut ChaCha8Rng) -> usize {
+    let total = cumulative.last().copied().unwrap_or(0).max(1);
+    let x = rng.random_range(0..total);
+    cumulative.partition_point(|&c| c <= x)
+}
+
+fn cumulative(lengths: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut acc = 0;
+    lengths
+        .map(|l| {
+            acc += l.max(1);
+            acc
+        })
+        .collect()
+}
+
+/// Token sequences; every piece starts with `bos` so its first token is
+/// predicted too.
+#[derive(Debug, Clone)]
+pub struct TokenTask {
+    pub train: Vec<Vec<u32>>,
+    pub valid: Vec<Vec<u32>>,
+    pub test: Vec<Vec<u32>>,
+    pub bos: u32,
+    pub pad: u32,
+    pub batch_size: usize,
+    pub seq_len: usize,
+    /// Token ids whose prediction counts in the loss (all when `None`):
+    /// TonicNet scores only note tokens, not its chord tokens.
+    pub counted: Option<Vec<bool>>,
+    cumulative: Vec<usize>,
+}
+
+/// `batch × seq_len` inputs, targets and 0/1 weights.
+#[derive(Debug, Clone)]
+pub struct TokenBatch {
+    pub inputs: Vec<i64>,
+    pub targets: Vec<i64>,
+    pub weights: Vec<f32>,
+    pub batch: usize,
+    pub len: usize,
+}
+
+impl TokenTask {
+    pub fn new(train: Vec<Vec<u32>>, valid: Vec<Vec<u32>>, test: Vec<Vec<u32>>, bos: u32, pad: u32, batch_size: usize, seq_len: usize) -> Self {
+        let cumulative = cumulative(train.iter().map(Vec::len));
+        Self { train, valid, test, bos, pad, batch_size, seq_len, counted: None, cumulative }
+    }
+
+    fn split(&self, split: Split) -> &[Vec<u32>] {
+        match split {
+            Split::Train => &self.train,
+            Split::Valid => &self.valid,
+            Split::Test => &self.test,
+        }
+    }
+
+    /// Windows `(piece, start)` of `[bos] + piece`, each `seq_len + 1` long
+    /// and overlapping by one token: every token is a target once.
+    fn windows(&self, split: Split) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (i, piece) in self.split(split).iter().enumerate() {
+            let mut start = 0;
+            while start < piece.len() {
+                out.push((i, start));
+                start += self.seq_len;
+            }
+        }
+        out
+    }
+
+    /// Fills one row from `[bos] + piece` starting at `start`.
+    fn row(&self, piece: &[u32], start: usize, b: &mut TokenBatch) {
+        let token = |i: usize| if i == 0 { Some(self.bos) } else { piece.get(i - 1).copied() };
+        for j in 0..self.seq_len {
+            let (input, target) = (token(start + j), token(start + j + 1));
+            b.inputs.push(input.unwrap_or(self.pad) as i64);
+            b.targets.push(target.unwrap_or(self.pad) as i64);
+            let counts = match (input, target, &self.counted) {
+                (Some(_), Some(t), Some(mask)) => mask.get(t as usize).copied().unwrap_or(false),
+                (Some(_), Some(_), None) => true,
+                _ => false,
+            };
+            b.weights.push(if counts { 1.0 } else { 0.0 });
+        }
+    }
+
+    fn empty_batch(&self, rows: usize) -> TokenBatch {
+        let n = rows * self.seq_len;
+        TokenBatch { inputs: Vec::with_capacity(n), targets: Vec::with_capacity(n), weights: Vec::with_capacity(n), batch: rows, len: self.seq_len }
+    }
+}
+
+impl<M: Module + TokenLm> Task<M> for TokenTask {
+    type Batch = TokenBatch;
+
+    fn train_batch(&self, seed: u64, step: u64) -> TokenBatch {
+        let mut rng = step_rng(seed, step, 1);
+        let mut b = self.empty_batch(self.batch_size);
+        for _ in 0..self.batch_size {
+            let piece = &self.train[pick(&self.cumulative, &mut rng).min(self.train.len().saturating_sub(1))];
+            // `[bos] + piece` has len+1 tokens; a window needs seq_len+1.
+            let max_start = (piece.len() + 1).saturating_sub(self.seq_len + 1);
+            let start = if max_start == 0 { 0 } else { rng.random_range(0..=max_start) };
+            self.row(piece, start, &mut b);
+        }
+        b
+    }
+
+    fn eval_batches(&self, split: Split) -> Vec<TokenBatch> {
+        let pieces = self.split(split);
+        self.windows(split)
+            .chunks(self.batch_size.max(1))
+            .map(|chunk| {
+                let mut b = self.empty_batch(chunk.len());
+                for &(i, start) in chunk {
+                    self.row(&pieces[i], start, &mut b);
+                }
+                b
+            })
+            .collect()
+    }
+
+    fn loss(&self, model: &M, batch: &TokenBatch, device: &Device) -> (Tensor<1>, usize) {
+        let (b, t) = (batch.batch, batch.len);
+        let inputs = Tensor::<2, Int>::from_data(TensorData::new(batch.inputs.clone(), [b, t]), device);
+        let targets = Tensor::<3, Int>::from_data(TensorData::new(batch.targets.clone(), [b, t, 1]), device);
+        let weights = Tensor::<3>::from_data(TensorData::new(batch.weights.clone(), [b, t, 1]), device);
+        let logp = log_softmax(model.logits(inputs), 2).gather(2, targets);
+        let count = batch.weights.iter().filter(|&&w| w > 0.0).count();
+        ((logp * weights).sum().neg(), count)
+    }
+
+    fn unit(&self) -> &'static str {
+        "token"
+    }
+}
+
+/// Binary piano-roll pieces (active pitch indices per frame, already
+/// offset to `0..pitches`).
+#[derive(Debug, Clone)]
+pub struct FrameTask {
+    pub train: Vec<Vec<Vec<u16>>>,
+    pub valid: Vec<Vec<Vec<u16>>>,
+    pub test: Vec<Vec<Vec<u16>>>,
+    pub pitches: usize,
+    pub batch_size: usize,
+    pub seq_len: usize,
+    cumulative: Vec<usize>,
+}
+
+/// `batch × len × pitches` frames and `batch × len` weights.
+#[derive(Debug, Clone)]
+pub struct FrameBatch {
+    pub frames: Vec<f32>,
+    pub weights: Vec<f32>,
+    pub batch: usize,
+    pub len: usize,
+}
+
+impl FrameTask {
+    pub fn new(train: Vec<Vec<Vec<u16>>>, valid: Vec<Vec<Vec<u16>>>, test: Vec<Vec<Vec<u16>>>, pitches: usize, batch_size: usize, seq_len: usize) -> Self {
+        let cumulative = cumulative(train.iter().map(Vec::len));
+        Self { train, valid, test, pitches, batch_size, seq_len, cumulative }
+    }
+
+    fn split(&self, split: Split) -> &[Vec<Vec<u16>>] {
+        match split {
+            Split::Train => &self.train,
+            Split::Valid => &self.valid,
+            Split::Test => &self.test,
+        }
+    }
+
+    fn batch_of(&self, rows: &[&[Vec<u16>]], len: usize) -> FrameBatch {
+        let p = self.pitches;
+        let mut frames = vec![0f32; rows.len() * len * p];
+        let mut weights = vec![0f32; rows.len() * len];
+        for (r, row) in rows.iter().enumerate() {
+            for (t, frame) in row.iter().take(len).enumerate() {
+                weights[r * len + t] = 1.0;
+                for &pitch in frame {
+                    if (pitch as usize) < p {
+                        frames[(r * len + t) * p + pitch as usize] = 1.0;
+                    }
+                }
+            }
+        }
+        FrameBatch { frames, weights, batch: rows.len(), len }
+    }
+}
+
+impl Task<RnnNade> for FrameTask {
+    type Batch = FrameBatch;
+
+    fn train_batch(&self, seed: u64, step: u64) -> FrameBatch {
+        let mut rng = step_rng(seed, step, 2);
+        let rows: Vec<&[Vec<u16>]> = (0..self.batch_size)
+            .map(|_| {
+                let piece = &self.train[pick(&self.cumulative, &mut rng).min(self.train.len().saturating_sub(1))];
+                let max_start = piece.len().saturating_sub(self.seq_len);
+                let start = if max_start == 0 { 0 } else { rng.random_range(0..=max_start) };
+                &piece[start..]
+            })
+            .collect();
+        self.batch_of(&rows, self.seq_len)
+    }
+
+    /// Whole pieces (the recurrent state runs through each piece), a few
+    /// of similar length per batch.
+    fn eval_batches(&self, split: Split) -> Vec<FrameBatch> {
+        let mut pieces: Vec<&[Vec<u16>]> = self.split(split).iter().map(Vec::as_slice).collect();
+        pieces.sort_by_key(|p| p.len());
+        pieces
+            .chunks(self.batch_size.clamp(1, 8))
+            .map(|chunk| self.batch_of(chunk, chunk.iter().map(|p| p.len()).max().unwrap_or(1).max(1)))
+            .collect()
+    }
+
+    fn loss(&self, model: &RnnNade, batch: &FrameBatch, device: &Device) -> (Tensor<1>, usize) {
+        let (b, t, p) = (batch.batch, batch.len, self.pitches);
+        let frames = Tensor::<3>::from_data(TensorData::new(batch.frames.clone(), [b, t, p]), device);
+        let weights = Tensor::<2>::from_data(TensorData::new(batch.weights.clone(), [b, t]), device);
+        let count = batch.weights.iter().filter(|&&w| w > 0.0).count();
+        ((model.frame_nll(frames) * weights).sum(), count)
+    }
+
+    fn unit(&self) -> &'static str {
+        "frame"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eval_windows_target_every_token_once() {
+        let pieces = vec![vec![5u32, 6, 7, 8, 9], vec![3u32], vec![4u32, 4, 4, 4]];
+        let task = TokenTask::new(vec![], pieces.clone(), vec![], 1, 0, 2, 3);
+        let batches = <TokenTask as Task<fugue_models::lstm::LstmLm>>::eval_batches(&task, Split::Valid);
+        let mut targets: Vec<i64> = Vec::new();
+        for b in &batches {
+            for (t, w) in b.targets.iter().zip(&b.weights) {
+                if *w > 0.0 {
+                    targets.push(*t);
+                }
+            }
+        }
+        let expected: Vec<i64> = pieces.iter().flatten().map(|&t| t as i64).collect();
+        assert_eq!(targets, expected);
+    }
+
+    #[test]
+    fn train_batches_depend_only_on_seed_and_step() {
+        let task = TokenTask::new(vec![(0..50).collect(), (100..120).collect()], vec![], vec![], 1, 0, 4, 8);
+        let a = <TokenTask as Task<fugue_models::lstm::LstmLm>>::train_batch(&task, 7, 3);
+        let b = <TokenTask as Task<fugue_models::lstm::LstmLm>>::train_batch(&task, 7, 3);
+        let c = <TokenTask as Task<fugue_models::lstm::LstmLm>>::train_batch(&task, 7, 4);
+        assert_eq!(a.inputs, b.inputs);
+        assert_ne!(a.inputs, c.inputs);
+        // Targets are the inputs shifted by one within each row.
+        for r in 0..4 {
+            for j in 0..7 {
+                if a.weights[r * 8 + j] > 0.0 && a.weights[r * 8 + j + 1] > 0.0 {
+                    assert_eq!(a.targets[r * 8 + j], a.inputs[r * 8 + j + 1]);
+                }
+            }
+        }
+    }
+}
