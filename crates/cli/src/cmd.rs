@@ -41,6 +41,8 @@ pub enum Command {
     Metrics(crate::metrics::MetricsArgs),
     /// Datasets: list the known ones, describe one, prepare one as token shards.
     Data(crate::data::DataArgs),
+    /// Render a score to a WAV file (built-in synthesizer, or a SoundFont).
+    Render(crate::render::RenderArgs),
 }
 
 #[derive(Args, Debug)]
@@ -131,6 +133,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Tokenize(a) => crate::tokenize::run(a),
         Command::Metrics(a) => crate::metrics::run(a),
         Command::Data(a) => crate::data::run(a),
+        Command::Render(a) => crate::render::run(a),
     }
 }
 

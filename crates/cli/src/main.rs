@@ -7,6 +7,7 @@
 mod cmd;
 mod data;
 mod metrics;
+mod render;
 mod roll;
 mod tokenize;
 

@@ -563,3 +563,58 @@ fn abc_converts_one_tune_or_a_whole_book() {
     assert!(v["format"].as_str().unwrap().contains("X:1"));
     assert!(v["warnings"][0].as_str().unwrap().contains("--tune"));
 }
+
+#[test]
+fn render_writes_a_wav_and_refuses_to_overwrite_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tmp(&dir, "chorale.wav");
+    let out_s = out.to_str().unwrap();
+    let input = sample("bach_chorale.mid");
+    let o = fugue(&["render", &input, "-o", out_s, "--sample-rate", "22050"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let audio = fugue_audio::read_wav(&out).unwrap();
+    assert_eq!((audio.sample_rate, audio.channels), (22_050, 2));
+    assert!(audio.duration().as_secs_f64() > 30.0 && audio.rms() > 0.01);
+    let before = std::fs::read(&out).unwrap();
+    let o = fugue(&["render", &input, "-o", out_s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+    let o = fugue(&["render", &input, "-o", out_s, "--sample-rate", "22050", "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Deterministic: the same bytes again.
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+}
+
+#[test]
+fn render_reports_bad_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tmp(&dir, "x.wav");
+    let out_s = out.to_str().unwrap();
+    let fake = tmp(&dir, "fake.mid");
+    std::fs::write(&fake, b"this is not midi").unwrap();
+    let o = fugue(&["render", fake.to_str().unwrap(), "-o", out_s]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("fake.mid") && !stderr(&o).contains("panicked"),
+        "{}",
+        stderr(&o)
+    );
+    let input = sample("bach_chorale.mid");
+    let o = fugue(&["render", &input, "-o", out_s, "--soundfont", "/no/such/font.sf2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/no/such/font.sf2"), "{}", stderr(&o));
+    let bad_font = tmp(&dir, "bad.sf2");
+    std::fs::write(&bad_font, b"RIFF\x04\0\0\0sfbk").unwrap();
+    let o = fugue(&["render", &input, "-o", out_s, "--soundfont", bad_font.to_str().unwrap()]);
+    assert!(stderr(&o).contains("bad.sf2: not a usable SoundFont"), "{}", stderr(&o));
+    let o = fugue(&["render", &input, "-o", tmp(&dir, "x.mp3").to_str().unwrap()]);
+    assert!(stderr(&o).contains("must be a .wav file"), "{}", stderr(&o));
+    let o = fugue(&["render", &input, "-o", out_s, "--sample-rate", "100"]);
+    assert!(
+        stderr(&o).contains("sample rate 100 Hz is out of range"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
