@@ -68,7 +68,9 @@ pub trait TokenLm {
 /// owns atomic writes).
 pub fn weights_to_bytes<M: Module>(model: &M) -> Result<Vec<u8>, ModelError> {
     let mut store = SafetensorsStore::from_bytes(None);
-    model.save_into(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
+    model
+        .save_into(&mut store)
+        .map_err(|e| ModelError::Weights(e.to_string()))?;
     store.get_bytes().map_err(|e| ModelError::Weights(e.to_string()))
 }
 
@@ -76,14 +78,28 @@ pub fn weights_to_bytes<M: Module>(model: &M) -> Result<Vec<u8>, ModelError> {
 /// missing or misshapen tensor is an error naming it.
 pub fn weights_from_bytes<M: Module>(mut model: M, bytes: Vec<u8>) -> Result<M, ModelError> {
     let mut store = SafetensorsStore::from_bytes(Some(bytes));
-    let result = model.load_from(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
+    let result = model
+        .load_from(&mut store)
+        .map_err(|e| ModelError::Weights(e.to_string()))?;
     if !result.errors.is_empty() || !result.missing.is_empty() {
         return Err(ModelError::Weights(format!(
             "{} tensors missing ({}), {} errors ({})",
             result.missing.len(),
-            result.missing.iter().take(3).map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", "),
+            result
+                .missing
+                .iter()
+                .take(3)
+                .map(|m| format!("{m:?}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             result.errors.len(),
-            result.errors.iter().take(3).map(|e| format!("{e:?}")).collect::<Vec<_>>().join(", ")
+            result
+                .errors
+                .iter()
+                .take(3)
+                .map(|e| format!("{e:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     Ok(model)

@@ -18,7 +18,10 @@
 //! `embedding: 0` means "as wide as the vocabulary".
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig, LstmState};
+use burn::nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, Gru, GruConfig, Linear, LinearConfig, Lstm, LstmConfig,
+    LstmState,
+};
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -47,19 +50,47 @@ pub struct LstmLmConfig {
 
 impl LstmLmConfig {
     pub fn melody_rnn(vocab_size: usize) -> Self {
-        Self { vocab_size, embedding: 0, hidden: 128, layers: 2, dropout: 0.5, cell: Cell::Lstm }
+        Self {
+            vocab_size,
+            embedding: 0,
+            hidden: 128,
+            layers: 2,
+            dropout: 0.5,
+            cell: Cell::Lstm,
+        }
     }
 
     pub fn performance_rnn(vocab_size: usize) -> Self {
-        Self { vocab_size, embedding: 0, hidden: 512, layers: 3, dropout: 0.0, cell: Cell::Lstm }
+        Self {
+            vocab_size,
+            embedding: 0,
+            hidden: 512,
+            layers: 3,
+            dropout: 0.0,
+            cell: Cell::Lstm,
+        }
     }
 
     pub fn bachbot(vocab_size: usize) -> Self {
-        Self { vocab_size, embedding: 32, hidden: 256, layers: 3, dropout: 0.3, cell: Cell::Lstm }
+        Self {
+            vocab_size,
+            embedding: 32,
+            hidden: 256,
+            layers: 3,
+            dropout: 0.3,
+            cell: Cell::Lstm,
+        }
     }
 
     pub fn tiny(vocab_size: usize) -> Self {
-        Self { vocab_size, embedding: 8, hidden: 16, layers: 2, dropout: 0.0, cell: Cell::Lstm }
+        Self {
+            vocab_size,
+            embedding: 8,
+            hidden: 16,
+            layers: 2,
+            dropout: 0.0,
+            cell: Cell::Lstm,
+        }
     }
 
     pub fn validate(&self) -> Result<(), ModelError> {
@@ -78,7 +109,11 @@ impl LstmLmConfig {
 
     pub fn init(&self, device: &Device) -> Result<LstmLm, ModelError> {
         self.validate()?;
-        let embedding = if self.embedding == 0 { self.vocab_size } else { self.embedding };
+        let embedding = if self.embedding == 0 {
+            self.vocab_size
+        } else {
+            self.embedding
+        };
         let mut lstms = Vec::new();
         let mut grus = Vec::new();
         for layer in 0..self.layers {
@@ -177,13 +212,25 @@ mod tests {
     fn stepping_equals_the_whole_sequence_for_both_cells() {
         let device = Device::flex();
         for cell in [Cell::Lstm, Cell::Gru] {
-            let model = LstmLmConfig { cell, ..LstmLmConfig::tiny(7) }.init(&device).unwrap_or_else(|e| panic!("{e}"));
+            let model = LstmLmConfig {
+                cell,
+                ..LstmLmConfig::tiny(7)
+            }
+            .init(&device)
+            .unwrap_or_else(|e| panic!("{e}"));
             let ids = Tensor::<2, Int>::from_data(TensorData::new(vec![1i64, 4, 2, 6, 3, 3, 0, 5], [2, 4]), &device);
             let full = model.logits(ids.clone());
             let mut state = model.start(2, &device);
-            let steps: Vec<Tensor<3>> =
-                (0..4).map(|t| model.step(&mut state, ids.clone().slice([0..2, t..t + 1]).reshape([2])).unsqueeze_dim(1)).collect();
-            Tensor::cat(steps, 1).into_data().assert_approx_eq::<f32>(&full.into_data(), Tolerance::absolute(1e-5));
+            let steps: Vec<Tensor<3>> = (0..4)
+                .map(|t| {
+                    model
+                        .step(&mut state, ids.clone().slice([0..2, t..t + 1]).reshape([2]))
+                        .unsqueeze_dim(1)
+                })
+                .collect();
+            Tensor::cat(steps, 1)
+                .into_data()
+                .assert_approx_eq::<f32>(&full.into_data(), Tolerance::absolute(1e-5));
         }
     }
 }

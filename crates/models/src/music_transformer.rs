@@ -45,25 +45,65 @@ impl MusicTransformerConfig {
     /// distances up to 1024). fugue uses one width for attention and the
     /// residual stream (384), where t2t's attention used 512 channels.
     pub fn paper_maestro(vocab_size: usize) -> Self {
-        Self { vocab_size, d_model: 384, layers: 8, heads: 8, d_ff: 1024, dropout: 0.2, max_relative: 1024, relative: true, local_window: 0 }
+        Self {
+            vocab_size,
+            d_model: 384,
+            layers: 8,
+            heads: 8,
+            d_ff: 1024,
+            dropout: 0.2,
+            max_relative: 1024,
+            relative: true,
+            local_window: 0,
+        }
     }
 
     /// A JSB setting in the paper's range for its smaller set (6 layers,
     /// hidden 256); the paper's exact JSB configuration is not published in
     /// the sources we read (see `../shared/PAPERS.md`).
     pub fn paper_jsb(vocab_size: usize) -> Self {
-        Self { vocab_size, d_model: 256, layers: 6, heads: 8, d_ff: 1024, dropout: 0.1, max_relative: 512, relative: true, local_window: 0 }
+        Self {
+            vocab_size,
+            d_model: 256,
+            layers: 6,
+            heads: 8,
+            d_ff: 1024,
+            dropout: 0.1,
+            max_relative: 512,
+            relative: true,
+            local_window: 0,
+        }
     }
 
     /// The embedded default model's size: small enough to train on two CPU
     /// cores in minutes and to ship in a few MB.
     pub fn small(vocab_size: usize) -> Self {
-        Self { vocab_size, d_model: 128, layers: 4, heads: 4, d_ff: 512, dropout: 0.1, max_relative: 256, relative: true, local_window: 0 }
+        Self {
+            vocab_size,
+            d_model: 128,
+            layers: 4,
+            heads: 4,
+            d_ff: 512,
+            dropout: 0.1,
+            max_relative: 256,
+            relative: true,
+            local_window: 0,
+        }
     }
 
     /// For tests.
     pub fn tiny(vocab_size: usize) -> Self {
-        Self { vocab_size, d_model: 16, layers: 2, heads: 2, d_ff: 32, dropout: 0.0, max_relative: 8, relative: true, local_window: 0 }
+        Self {
+            vocab_size,
+            d_model: 16,
+            layers: 2,
+            heads: 2,
+            d_ff: 32,
+            dropout: 0.0,
+            max_relative: 8,
+            relative: true,
+            local_window: 0,
+        }
     }
 
     /// Checks the combination before any tensor is allocated.
@@ -72,8 +112,14 @@ impl MusicTransformerConfig {
         if self.vocab_size < 2 {
             return bad("vocab_size", format!("{} is too small", self.vocab_size));
         }
-        if self.d_model == 0 || self.heads == 0 || self.d_model % self.heads != 0 {
-            return bad("heads", format!("d_model {} must be a positive multiple of heads {}", self.d_model, self.heads));
+        if self.d_model == 0 || self.heads == 0 || !self.d_model.is_multiple_of(self.heads) {
+            return bad(
+                "heads",
+                format!(
+                    "d_model {} must be a positive multiple of heads {}",
+                    self.d_model, self.heads
+                ),
+            );
         }
         if self.layers == 0 || self.d_ff == 0 {
             return bad("layers", "layers and d_ff must be positive".into());
@@ -200,7 +246,10 @@ impl TokenLm for MusicTransformer {
     }
 
     fn start(&self, _batch: usize, _device: &Device) -> TransformerState {
-        TransformerState { caches: vec![KvCache::empty(); self.blocks.len()], position: 0 }
+        TransformerState {
+            caches: vec![KvCache::empty(); self.blocks.len()],
+            position: 0,
+        }
     }
 
     fn step(&self, state: &mut TransformerState, ids: Tensor<1, Int>) -> Tensor<2> {
@@ -224,21 +273,34 @@ mod tests {
     fn stepping_with_the_cache_equals_the_whole_sequence() {
         let device = Device::flex();
         for relative in [true, false] {
-            let config = MusicTransformerConfig { relative, ..MusicTransformerConfig::tiny(11) };
+            let config = MusicTransformerConfig {
+                relative,
+                ..MusicTransformerConfig::tiny(11)
+            };
             let model = config.init(&device).unwrap_or_else(|e| panic!("{e}"));
-            let ids = Tensor::<2, Int>::from_data(TensorData::new(vec![1i64, 4, 2, 9, 3, 3, 7, 0, 5, 10], [2, 5]), &device);
+            let ids =
+                Tensor::<2, Int>::from_data(TensorData::new(vec![1i64, 4, 2, 9, 3, 3, 7, 0, 5, 10], [2, 5]), &device);
             let full = model.logits(ids.clone());
             let mut state = model.start(2, &device);
             let steps: Vec<Tensor<3>> = (0..5)
-                .map(|t| model.step(&mut state, ids.clone().slice([0..2, t..t + 1]).reshape([2])).unsqueeze_dim(1))
+                .map(|t| {
+                    model
+                        .step(&mut state, ids.clone().slice([0..2, t..t + 1]).reshape([2]))
+                        .unsqueeze_dim(1)
+                })
                 .collect();
-            Tensor::cat(steps, 1).into_data().assert_approx_eq::<f32>(&full.into_data(), Tolerance::absolute(1e-4));
+            Tensor::cat(steps, 1)
+                .into_data()
+                .assert_approx_eq::<f32>(&full.into_data(), Tolerance::absolute(1e-4));
         }
     }
 
     #[test]
     fn bad_configs_name_the_field() {
-        let config = MusicTransformerConfig { heads: 3, ..MusicTransformerConfig::tiny(11) };
+        let config = MusicTransformerConfig {
+            heads: 3,
+            ..MusicTransformerConfig::tiny(11)
+        };
         match config.validate() {
             Err(ModelError::Config { field, .. }) => assert_eq!(field, "heads"),
             other => panic!("expected a config error, got {other:?}"),

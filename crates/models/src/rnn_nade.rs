@@ -35,19 +35,33 @@ pub struct RnnNadeConfig {
 impl RnnNadeConfig {
     /// Magenta's `rnn-nade` configuration: LSTM 3 × 128, NADE hidden 128.
     pub fn magenta(pitches: usize) -> Self {
-        Self { pitches, rnn: vec![128, 128, 128], nade_hidden: 128 }
+        Self {
+            pitches,
+            rnn: vec![128, 128, 128],
+            nade_hidden: 128,
+        }
     }
 
     pub fn tiny(pitches: usize) -> Self {
-        Self { pitches, rnn: vec![16], nade_hidden: 8 }
+        Self {
+            pitches,
+            rnn: vec![16],
+            nade_hidden: 8,
+        }
     }
 
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.pitches == 0 || self.nade_hidden == 0 {
-            return Err(ModelError::Config { field: "pitches", why: "pitches and nade_hidden must be positive".into() });
+            return Err(ModelError::Config {
+                field: "pitches",
+                why: "pitches and nade_hidden must be positive".into(),
+            });
         }
         if self.rnn.is_empty() || self.rnn.contains(&0) {
-            return Err(ModelError::Config { field: "rnn", why: "at least one positive LSTM width".into() });
+            return Err(ModelError::Config {
+                field: "rnn",
+                why: "at least one positive LSTM width".into(),
+            });
         }
         Ok(())
     }
@@ -90,7 +104,13 @@ impl RnnNade {
     fn conditional_biases(&self, frames: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
         let [b, t, p] = frames.dims();
         // Frame t is predicted from frames < t: shift right by one.
-        let shifted = Tensor::cat(vec![Tensor::zeros([b, 1, p], &frames.device()), frames.slice([0..b, 0..t - 1, 0..p])], 1);
+        let shifted = Tensor::cat(
+            vec![
+                Tensor::zeros([b, 1, p], &frames.device()),
+                frames.slice([0..b, 0..t - 1, 0..p]),
+            ],
+            1,
+        );
         let mut x = shifted;
         for lstm in &self.lstms {
             x = lstm.forward(x, None).0;
@@ -101,7 +121,10 @@ impl RnnNade {
     fn split_biases(&self, out: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
         let [b, t, _] = out.dims();
         let h = self.nade_hidden;
-        (out.clone().slice([0..b, 0..t, 0..h]), out.slice([0..b, 0..t, h..h + self.pitches]))
+        (
+            out.clone().slice([0..b, 0..t, 0..h]),
+            out.slice([0..b, 0..t, h..h + self.pitches]),
+        )
     }
 
     /// Negative log-likelihood in nats of each frame (`[b, t]`), exact.
@@ -127,7 +150,13 @@ impl RnnNade {
     /// Samples `steps` frames after `primer` (frames of pitch indices),
     /// pitch by pitch from each conditional NADE. `uniform` supplies the
     /// random numbers in [0, 1) so the caller owns the seed.
-    pub fn sample(&self, primer: &[Vec<usize>], steps: usize, device: &Device, mut uniform: impl FnMut() -> f32) -> Vec<Vec<usize>> {
+    pub fn sample(
+        &self,
+        primer: &[Vec<usize>],
+        steps: usize,
+        device: &Device,
+        mut uniform: impl FnMut() -> f32,
+    ) -> Vec<Vec<usize>> {
         let p = self.pitches;
         let h = self.nade_hidden;
         let w_enc: Vec<f32> = self.w_enc.val().into_data().try_into_vec::<f32>().unwrap_or_default();
@@ -143,7 +172,12 @@ impl RnnNade {
                 *slot = Some(next);
                 x = out;
             }
-            let out: Vec<f32> = self.biases.forward(x).into_data().try_into_vec::<f32>().unwrap_or_default();
+            let out: Vec<f32> = self
+                .biases
+                .forward(x)
+                .into_data()
+                .try_into_vec::<f32>()
+                .unwrap_or_default();
             let frame: Vec<usize> = if t < primer.len() {
                 primer[t].iter().copied().filter(|&i| i < p).collect()
             } else {
@@ -185,7 +219,13 @@ mod tests {
         let p = 4;
         let mut model = RnnNadeConfig::tiny(p).init(&device).unwrap_or_else(|e| panic!("{e}"));
         // Large weights, so that a wrong (non-autoregressive) mask shows.
-        let big = |shape: [usize; 2]| Param::from_tensor(Tensor::<2>::random(shape, burn::tensor::Distribution::Normal(0.0, 1.5), &device));
+        let big = |shape: [usize; 2]| {
+            Param::from_tensor(Tensor::<2>::random(
+                shape,
+                burn::tensor::Distribution::Normal(0.0, 1.5),
+                &device,
+            ))
+        };
         model.w_enc = big([p, 8]);
         model.w_dec = big([p, 8]);
         let mut frames = Vec::new();

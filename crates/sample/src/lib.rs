@@ -38,17 +38,28 @@ pub struct SamplingConfig {
 
 impl Default for SamplingConfig {
     fn default() -> Self {
-        Self { temperature: 1.0, top_k: 0, top_p: 1.0, seed: 0 }
+        Self {
+            temperature: 1.0,
+            top_k: 0,
+            top_p: 1.0,
+            seed: 0,
+        }
     }
 }
 
 impl SamplingConfig {
     pub fn validate(&self) -> Result<(), SampleError> {
         if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
-            return Err(SampleError::Config { field: "temperature", why: format!("{} must be ≥ 0", self.temperature) });
+            return Err(SampleError::Config {
+                field: "temperature",
+                why: format!("{} must be ≥ 0", self.temperature),
+            });
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(SampleError::Config { field: "top_p", why: format!("{} is not in (0, 1]", self.top_p) });
+            return Err(SampleError::Config {
+                field: "top_p",
+                why: format!("{} is not in (0, 1]", self.top_p),
+            });
         }
         Ok(())
     }
@@ -56,7 +67,9 @@ impl SamplingConfig {
 
 /// Draws one token id from `logits` (masked entries are `-inf`).
 pub fn sample_logits(logits: &[f32], config: &SamplingConfig, rng: &mut ChaCha8Rng) -> Option<usize> {
-    let mut order: Vec<usize> = (0..logits.len()).filter(|&i| logits[i].is_finite() || logits[i] == f32::INFINITY).collect();
+    let mut order: Vec<usize> = (0..logits.len())
+        .filter(|&i| logits[i].is_finite() || logits[i] == f32::INFINITY)
+        .collect();
     if order.is_empty() {
         return None;
     }
@@ -68,7 +81,10 @@ pub fn sample_logits(logits: &[f32], config: &SamplingConfig, rng: &mut ChaCha8R
         order.truncate(config.top_k);
     }
     let max = logits[order[0]] as f64;
-    let mut probs: Vec<f64> = order.iter().map(|&i| ((logits[i] as f64 - max) / config.temperature).exp()).collect();
+    let mut probs: Vec<f64> = order
+        .iter()
+        .map(|&i| ((logits[i] as f64 - max) / config.temperature).exp())
+        .collect();
     let total: f64 = probs.iter().sum();
     probs.iter_mut().for_each(|p| *p /= total);
     if config.top_p < 1.0 {
@@ -98,6 +114,8 @@ pub fn sample_logits(logits: &[f32], config: &SamplingConfig, rng: &mut ChaCha8R
 /// Generates `steps` tokens after `primer` (which should start with the
 /// model's start token), stopping early after `stop` if given. Returns
 /// only the new tokens.
+// Each argument is a separate concern the caller owns; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn generate<M: TokenLm>(
     model: &M,
     primer: &[u32],
@@ -117,7 +135,12 @@ pub fn generate<M: TokenLm>(
     let mut tokens: Vec<u32> = primer.to_vec();
     let feed = |state: &mut M::State, id: u32| -> Vec<f32> {
         let input = Tensor::<1, Int>::from_data(TensorData::new(vec![id as i64], [1]), device);
-        model.step(state, input).into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()
+        model
+            .step(state, input)
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap_or_default()
     };
     let mut logits = Vec::new();
     for &id in primer {
@@ -148,14 +171,23 @@ mod tests {
     fn greedy_top_k_top_p_and_masks() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let logits = [0.0f32, 3.0, 1.0, f32::NEG_INFINITY];
-        let greedy = SamplingConfig { temperature: 0.0, ..Default::default() };
+        let greedy = SamplingConfig {
+            temperature: 0.0,
+            ..Default::default()
+        };
         assert_eq!(sample_logits(&logits, &greedy, &mut rng), Some(1));
-        let top1 = SamplingConfig { top_k: 1, ..Default::default() };
+        let top1 = SamplingConfig {
+            top_k: 1,
+            ..Default::default()
+        };
         for _ in 0..20 {
             assert_eq!(sample_logits(&logits, &top1, &mut rng), Some(1));
         }
         // p(1) ≈ 0.84 < 0.9, so top-p 0.9 keeps {1, 2}; never 0 or the masked 3.
-        let top_p = SamplingConfig { top_p: 0.9, ..Default::default() };
+        let top_p = SamplingConfig {
+            top_p: 0.9,
+            ..Default::default()
+        };
         for _ in 0..200 {
             let i = sample_logits(&logits, &top_p, &mut rng);
             assert!(matches!(i, Some(1) | Some(2)), "{i:?}");
@@ -164,8 +196,15 @@ mod tests {
         // Plain sampling follows the softmax: p(2) = e/(1+e^3+e) ≈ 0.114.
         let plain = SamplingConfig::default();
         let n = 20_000;
-        let twos = (0..n).filter(|_| sample_logits(&logits, &plain, &mut rng) == Some(2)).count();
+        let twos = (0..n)
+            .filter(|_| sample_logits(&logits, &plain, &mut rng) == Some(2))
+            .count();
         assert!((twos as f64 / n as f64 - 0.1142).abs() < 0.01, "{twos}");
-        assert!(SamplingConfig { top_p: 0.0, ..Default::default() }.validate().is_err());
+        assert!(SamplingConfig {
+            top_p: 0.0,
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
     }
 }

@@ -31,7 +31,9 @@ pub fn cell_id(cell: Option<u8>) -> Result<u32, TokenError> {
     match cell {
         None => Ok(REST),
         Some(p) if (PITCH_LOW..=PITCH_HIGH).contains(&p) => Ok(3 + (p - PITCH_LOW) as u32),
-        Some(p) => Err(TokenError::Encode(format!("pitch {p} is outside the serialized SATB range {PITCH_LOW}..={PITCH_HIGH}"))),
+        Some(p) => Err(TokenError::Encode(format!(
+            "pitch {p} is outside the serialized SATB range {PITCH_LOW}..={PITCH_HIGH}"
+        ))),
     }
 }
 
@@ -41,7 +43,11 @@ pub fn id_cell(id: u32) -> Result<Option<u8>, TokenError> {
     match id {
         REST => Ok(None),
         i if (3..VOCAB_SIZE as u32).contains(&i) => Ok(Some(PITCH_LOW + (i - 3) as u8)),
-        other => Err(TokenError::Decode { index: 0, token: id_text(other), message: "not a rest or a pitch".into() }),
+        other => Err(TokenError::Decode {
+            index: 0,
+            token: id_text(other),
+            message: "not a rest or a pitch".into(),
+        }),
     }
 }
 
@@ -70,7 +76,11 @@ pub fn encode(grid: &SatbGrid) -> Result<Vec<u32>, TokenError> {
 /// Rebuilds a grid from ids; a trailing partial step is dropped and
 /// `PAD`/`START` ids are skipped (a sampler may emit them).
 pub fn decode(ids: &[u32], steps_per_quarter: u32) -> SatbGrid {
-    let cells: Vec<Option<u8>> = ids.iter().filter(|&&i| i != PAD && i != START).map(|&i| id_cell(i).ok().flatten()).collect();
+    let cells: Vec<Option<u8>> = ids
+        .iter()
+        .filter(|&&i| i != PAD && i != START)
+        .map(|&i| id_cell(i).ok().flatten())
+        .collect();
     let steps = cells.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect();
     SatbGrid::from_pitches(steps, steps_per_quarter)
 }
@@ -81,7 +91,13 @@ mod tests {
 
     #[test]
     fn round_trip_and_errors() {
-        let grid = SatbGrid::from_pitches(vec![[Some(72), Some(67), Some(64), Some(48)], [Some(72), None, Some(36), Some(81)]], 4);
+        let grid = SatbGrid::from_pitches(
+            vec![
+                [Some(72), Some(67), Some(64), Some(48)],
+                [Some(72), None, Some(36), Some(81)],
+            ],
+            4,
+        );
         let ids = encode(&grid).unwrap_or_default();
         assert_eq!(ids, vec![39, 34, 31, 15, 39, 2, 3, 48]);
         assert_eq!(decode(&ids, 4), grid);

@@ -41,7 +41,10 @@ pub struct TrainState {
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> TrainError {
-    TrainError::Io { path: path.to_path_buf(), source: e }
+    TrainError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    }
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
@@ -53,8 +56,10 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
 /// The optimizer moments as safetensors bytes.
 fn optimizer_bytes(opt: &Optimizer) -> Result<Vec<u8>, TrainError> {
     let tensors = opt.state_tensors();
-    let bytes: Vec<(String, Vec<u8>, usize)> =
-        tensors.iter().map(|(name, v)| (name.clone(), v.iter().flat_map(|x| x.to_le_bytes()).collect(), v.len())).collect();
+    let bytes: Vec<(String, Vec<u8>, usize)> = tensors
+        .iter()
+        .map(|(name, v)| (name.clone(), v.iter().flat_map(|x| x.to_le_bytes()).collect(), v.len()))
+        .collect();
     let views: Result<Vec<(String, TensorView)>, _> = bytes
         .iter()
         .map(|(name, data, n)| TensorView::new(Dtype::F32, vec![*n], data).map(|view| (name.clone(), view)))
@@ -80,7 +85,11 @@ fn load_optimizer(bytes: &[u8], opt: &mut Optimizer, device: &Device, path: &Pat
         if view.dtype() != Dtype::F32 {
             return Err(bad(format!("tensor `{name}` is not f32")));
         }
-        let values = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let values = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         tensors.push((name, values));
     }
     opt.load_state_tensors(tensors, device)?;
@@ -89,7 +98,13 @@ fn load_optimizer(bytes: &[u8], opt: &mut Optimizer, device: &Device, path: &Pat
 }
 
 /// Writes checkpoint `name` (`last`, `best`) under `run_dir` atomically.
-pub fn save<M: Module>(run_dir: &Path, name: &str, model: &M, opt: &Optimizer, state: &TrainState) -> Result<(), TrainError> {
+pub fn save<M: Module>(
+    run_dir: &Path,
+    name: &str,
+    model: &M,
+    opt: &Optimizer,
+    state: &TrainState,
+) -> Result<(), TrainError> {
     let final_dir = run_dir.join(name);
     let tmp = run_dir.join(format!("{name}.tmp"));
     let old = run_dir.join(format!("{name}.old"));
@@ -120,7 +135,9 @@ pub fn save<M: Module>(run_dir: &Path, name: &str, model: &M, opt: &Optimizer, s
 
 /// The folder holding checkpoint `name`, if a complete one exists.
 pub fn find(run_dir: &Path, name: &str) -> Option<PathBuf> {
-    [run_dir.join(name), run_dir.join(format!("{name}.old"))].into_iter().find(|d| d.join("state.json").is_file())
+    [run_dir.join(name), run_dir.join(format!("{name}.old"))]
+        .into_iter()
+        .find(|d| d.join("state.json").is_file())
 }
 
 /// Loads weights into `model` (built from the run's config).
@@ -131,13 +148,19 @@ pub fn load_model<M: Module>(dir: &Path, model: M) -> Result<M, TrainError> {
 }
 
 /// Loads a whole checkpoint for resuming.
-pub fn load<M: Module>(dir: &Path, model: M, opt: &mut Optimizer, device: &Device) -> Result<(M, TrainState), TrainError> {
+pub fn load<M: Module>(
+    dir: &Path,
+    model: M,
+    opt: &mut Optimizer,
+    device: &Device,
+) -> Result<(M, TrainState), TrainError> {
     let model = load_model(dir, model)?;
     let opt_path = dir.join("optimizer.safetensors");
     let bytes = fs::read(&opt_path).map_err(|e| io_err(&opt_path, e))?;
     load_optimizer(&bytes, opt, device, &opt_path)?;
     let state_path = dir.join("state.json");
     let text = fs::read(&state_path).map_err(|e| io_err(&state_path, e))?;
-    let state = serde_json::from_slice(&text).map_err(|e| TrainError::Checkpoint(format!("{}: {e}", state_path.display())))?;
+    let state =
+        serde_json::from_slice(&text).map_err(|e| TrainError::Checkpoint(format!("{}: {e}", state_path.display())))?;
     Ok((model, state))
 }

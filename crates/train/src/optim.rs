@@ -21,18 +21,39 @@ use crate::TrainError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum OptimizerConfig {
-    Sgd { momentum: f64, weight_decay: f64 },
-    Adam { beta1: f64, beta2: f64, epsilon: f64 },
-    AdamW { beta1: f64, beta2: f64, epsilon: f64, weight_decay: f64 },
+    Sgd {
+        momentum: f64,
+        weight_decay: f64,
+    },
+    Adam {
+        beta1: f64,
+        beta2: f64,
+        epsilon: f64,
+    },
+    AdamW {
+        beta1: f64,
+        beta2: f64,
+        epsilon: f64,
+        weight_decay: f64,
+    },
 }
 
 impl OptimizerConfig {
     pub fn adam() -> Self {
-        Self::Adam { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }
+        Self::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+        }
     }
 
     pub fn adamw(weight_decay: f64) -> Self {
-        Self::AdamW { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weight_decay }
+        Self::AdamW {
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            weight_decay,
+        }
     }
 
     pub fn validate(&self) -> Result<(), TrainError> {
@@ -46,7 +67,10 @@ impl OptimizerConfig {
                     return bad("optimizer.weight_decay", "must be ≥ 0".into());
                 }
             }
-            Self::Adam { beta1, beta2, epsilon } | Self::AdamW { beta1, beta2, epsilon, .. } => {
+            Self::Adam { beta1, beta2, epsilon }
+            | Self::AdamW {
+                beta1, beta2, epsilon, ..
+            } => {
                 if !(0.0..1.0).contains(&beta1) || !(0.0..1.0).contains(&beta2) {
                     return bad("optimizer.beta1", format!("betas ({beta1}, {beta2}) must be in [0, 1)"));
                 }
@@ -110,7 +134,11 @@ impl ModuleVisitor for Collect<'_> {
 impl Grads {
     /// Adds the gradients of one backward pass.
     pub fn accumulate<M: Module>(&mut self, model: &M, mut grads: GradientsParams) {
-        let mut visitor = Collect { path: PathTracker(Vec::new()), grads: &mut grads, out: self };
+        let mut visitor = Collect {
+            path: PathTracker(Vec::new()),
+            grads: &mut grads,
+            out: self,
+        };
         model.visit(&mut visitor);
     }
 
@@ -123,7 +151,11 @@ impl Grads {
 
     /// The global L2 norm over all gradients.
     pub fn norm(&self) -> f64 {
-        let sq: f64 = self.by_path.values().map(|g| g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64).sum();
+        let sq: f64 = self
+            .by_path
+            .values()
+            .map(|g| g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64)
+            .sum();
         sq.sqrt()
     }
 
@@ -181,7 +213,11 @@ impl ModuleMapper for Update<'_> {
             let grad = grad.to_device(&w.device());
             let new = match config {
                 OptimizerConfig::Sgd { momentum, weight_decay } => {
-                    let g = if weight_decay > 0.0 { grad + w.clone().mul_scalar(weight_decay) } else { grad };
+                    let g = if weight_decay > 0.0 {
+                        grad + w.clone().mul_scalar(weight_decay)
+                    } else {
+                        grad
+                    };
                     let v = match first.remove(&key) {
                         Some(v) if momentum > 0.0 => v.mul_scalar(momentum) + g,
                         _ => g,
@@ -192,7 +228,10 @@ impl ModuleMapper for Update<'_> {
                     }
                     out
                 }
-                OptimizerConfig::Adam { beta1, beta2, epsilon } | OptimizerConfig::AdamW { beta1, beta2, epsilon, .. } => {
+                OptimizerConfig::Adam { beta1, beta2, epsilon }
+                | OptimizerConfig::AdamW {
+                    beta1, beta2, epsilon, ..
+                } => {
                     let m = match first.remove(&key) {
                         Some(m) => m.mul_scalar(beta1) + grad.clone().mul_scalar(1.0 - beta1),
                         None => grad.clone().mul_scalar(1.0 - beta1),
@@ -205,7 +244,9 @@ impl ModuleMapper for Update<'_> {
                     let v_hat = v.clone().div_scalar(1.0 - beta2.powi(t));
                     let step = m_hat / (v_hat.sqrt().add_scalar(epsilon));
                     let decayed = match config {
-                        OptimizerConfig::AdamW { weight_decay, .. } if weight_decay > 0.0 => w.clone().mul_scalar(1.0 - lr * weight_decay),
+                        OptimizerConfig::AdamW { weight_decay, .. } if weight_decay > 0.0 => {
+                            w.clone().mul_scalar(1.0 - lr * weight_decay)
+                        }
                         _ => w,
                     };
                     first.insert(key.clone(), m);
@@ -225,13 +266,23 @@ impl ModuleMapper for Update<'_> {
 
 impl Optimizer {
     pub fn new(config: OptimizerConfig) -> Self {
-        Self { config, steps: 0, first: BTreeMap::new(), second: BTreeMap::new() }
+        Self {
+            config,
+            steps: 0,
+            first: BTreeMap::new(),
+            second: BTreeMap::new(),
+        }
     }
 
     /// Applies one update with learning rate `lr`; consumes the gradients.
     pub fn step<M: Module>(&mut self, model: M, mut grads: Grads, lr: f64) -> M {
         self.steps += 1;
-        let mut mapper = Update { path: PathTracker(Vec::new()), opt: self, grads: &mut grads, lr };
+        let mut mapper = Update {
+            path: PathTracker(Vec::new()),
+            opt: self,
+            grads: &mut grads,
+            lr,
+        };
         model.map(&mut mapper)
     }
 
@@ -241,7 +292,12 @@ impl Optimizer {
         let mut out = Vec::new();
         for (prefix, map) in [("first", &self.first), ("second", &self.second)] {
             for (path, t) in map {
-                let values: Vec<f32> = t.clone().into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+                let values: Vec<f32> = t
+                    .clone()
+                    .into_data()
+                    .convert::<f32>()
+                    .try_into_vec::<f32>()
+                    .unwrap_or_default();
                 out.push((format!("{prefix}/{path}"), values));
             }
         }

@@ -37,7 +37,9 @@ pub trait Task<M: Module> {
 
 /// An RNG for one purpose at one step.
 pub fn step_rng(seed: u64, step: u64, purpose: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ purpose.wrapping_mul(0xD1B5_4A32_D192_ED03))
+    ChaCha8Rng::seed_from_u64(
+        seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ purpose.wrapping_mul(0xD1B5_4A32_D192_ED03),
+    )
 }
 
 /// Picks a piece with probability proportional to its length.
@@ -85,9 +87,27 @@ pub struct TokenBatch {
 }
 
 impl TokenTask {
-    pub fn new(train: Vec<Vec<u32>>, valid: Vec<Vec<u32>>, test: Vec<Vec<u32>>, bos: u32, pad: u32, batch_size: usize, seq_len: usize) -> Self {
+    pub fn new(
+        train: Vec<Vec<u32>>,
+        valid: Vec<Vec<u32>>,
+        test: Vec<Vec<u32>>,
+        bos: u32,
+        pad: u32,
+        batch_size: usize,
+        seq_len: usize,
+    ) -> Self {
         let cumulative = cumulative(train.iter().map(Vec::len));
-        Self { train, valid, test, bos, pad, batch_size, seq_len, counted: None, cumulative }
+        Self {
+            train,
+            valid,
+            test,
+            bos,
+            pad,
+            batch_size,
+            seq_len,
+            counted: None,
+            cumulative,
+        }
     }
 
     fn split(&self, split: Split) -> &[Vec<u32>] {
@@ -114,7 +134,13 @@ impl TokenTask {
 
     /// Fills one row from `[bos] + piece` starting at `start`.
     fn row(&self, piece: &[u32], start: usize, b: &mut TokenBatch) {
-        let token = |i: usize| if i == 0 { Some(self.bos) } else { piece.get(i - 1).copied() };
+        let token = |i: usize| {
+            if i == 0 {
+                Some(self.bos)
+            } else {
+                piece.get(i - 1).copied()
+            }
+        };
         for j in 0..self.seq_len {
             let (input, target) = (token(start + j), token(start + j + 1));
             b.inputs.push(input.unwrap_or(self.pad) as i64);
@@ -130,7 +156,13 @@ impl TokenTask {
 
     fn empty_batch(&self, rows: usize) -> TokenBatch {
         let n = rows * self.seq_len;
-        TokenBatch { inputs: Vec::with_capacity(n), targets: Vec::with_capacity(n), weights: Vec::with_capacity(n), batch: rows, len: self.seq_len }
+        TokenBatch {
+            inputs: Vec::with_capacity(n),
+            targets: Vec::with_capacity(n),
+            weights: Vec::with_capacity(n),
+            batch: rows,
+            len: self.seq_len,
+        }
     }
 }
 
@@ -144,7 +176,11 @@ impl<M: Module + TokenLm> Task<M> for TokenTask {
             let piece = &self.train[pick(&self.cumulative, &mut rng).min(self.train.len().saturating_sub(1))];
             // `[bos] + piece` has len+1 tokens; a window needs seq_len+1.
             let max_start = (piece.len() + 1).saturating_sub(self.seq_len + 1);
-            let start = if max_start == 0 { 0 } else { rng.random_range(0..=max_start) };
+            let start = if max_start == 0 {
+                0
+            } else {
+                rng.random_range(0..=max_start)
+            };
             self.row(piece, start, &mut b);
         }
         b
@@ -202,9 +238,24 @@ pub struct FrameBatch {
 }
 
 impl FrameTask {
-    pub fn new(train: Vec<Vec<Vec<u16>>>, valid: Vec<Vec<Vec<u16>>>, test: Vec<Vec<Vec<u16>>>, pitches: usize, batch_size: usize, seq_len: usize) -> Self {
+    pub fn new(
+        train: Vec<Vec<Vec<u16>>>,
+        valid: Vec<Vec<Vec<u16>>>,
+        test: Vec<Vec<Vec<u16>>>,
+        pitches: usize,
+        batch_size: usize,
+        seq_len: usize,
+    ) -> Self {
         let cumulative = cumulative(train.iter().map(Vec::len));
-        Self { train, valid, test, pitches, batch_size, seq_len, cumulative }
+        Self {
+            train,
+            valid,
+            test,
+            pitches,
+            batch_size,
+            seq_len,
+            cumulative,
+        }
     }
 
     fn split(&self, split: Split) -> &[Vec<Vec<u16>>] {
@@ -229,7 +280,12 @@ impl FrameTask {
                 }
             }
         }
-        FrameBatch { frames, weights, batch: rows.len(), len }
+        FrameBatch {
+            frames,
+            weights,
+            batch: rows.len(),
+            len,
+        }
     }
 }
 
@@ -242,7 +298,11 @@ impl Task<RnnNade> for FrameTask {
             .map(|_| {
                 let piece = &self.train[pick(&self.cumulative, &mut rng).min(self.train.len().saturating_sub(1))];
                 let max_start = piece.len().saturating_sub(self.seq_len);
-                let start = if max_start == 0 { 0 } else { rng.random_range(0..=max_start) };
+                let start = if max_start == 0 {
+                    0
+                } else {
+                    rng.random_range(0..=max_start)
+                };
                 &piece[start..]
             })
             .collect();
@@ -296,7 +356,15 @@ mod tests {
 
     #[test]
     fn train_batches_depend_only_on_seed_and_step() {
-        let task = TokenTask::new(vec![(0..50).collect(), (100..120).collect()], vec![], vec![], 1, 0, 4, 8);
+        let task = TokenTask::new(
+            vec![(0..50).collect(), (100..120).collect()],
+            vec![],
+            vec![],
+            1,
+            0,
+            4,
+            8,
+        );
         let a = <TokenTask as Task<fugue_models::lstm::LstmLm>>::train_batch(&task, 7, 3);
         let b = <TokenTask as Task<fugue_models::lstm::LstmLm>>::train_batch(&task, 7, 3);
         let c = <TokenTask as Task<fugue_models::lstm::LstmLm>>::train_batch(&task, 7, 4);

@@ -50,17 +50,29 @@ impl TrainConfig {
         self.optimizer.validate()?;
         self.schedule.validate()?;
         if self.steps == 0 {
-            return Err(TrainError::Config { field: "steps", why: "must be positive".into() });
+            return Err(TrainError::Config {
+                field: "steps",
+                why: "must be positive".into(),
+            });
         }
         if self.accumulate == 0 {
-            return Err(TrainError::Config { field: "accumulate", why: "must be at least 1".into() });
+            return Err(TrainError::Config {
+                field: "accumulate",
+                why: "must be at least 1".into(),
+            });
         }
         if self.checkpoint_every == 0 {
-            return Err(TrainError::Config { field: "checkpoint_every", why: "must be positive".into() });
+            return Err(TrainError::Config {
+                field: "checkpoint_every",
+                why: "must be positive".into(),
+            });
         }
         if let Some(c) = self.clip_norm {
             if c <= 0.0 || !c.is_finite() {
-                return Err(TrainError::Config { field: "clip_norm", why: format!("{c} must be a positive number") });
+                return Err(TrainError::Config {
+                    field: "clip_norm",
+                    why: format!("{c} must be a positive number"),
+                });
             }
         }
         Ok(())
@@ -70,11 +82,29 @@ impl TrainConfig {
 /// What the loop reports to its caller (the CLI draws the progress bar).
 #[derive(Debug, Clone)]
 pub enum Event {
-    Step { step: u64, total: u64, loss: f64, lr: f64, units_per_s: f64, eta_s: f64 },
-    Eval { step: u64, valid: f64, best: f64, improved: bool },
-    Checkpoint { step: u64 },
-    EarlyStop { step: u64 },
-    Resumed { step: u64 },
+    Step {
+        step: u64,
+        total: u64,
+        loss: f64,
+        lr: f64,
+        units_per_s: f64,
+        eta_s: f64,
+    },
+    Eval {
+        step: u64,
+        valid: f64,
+        best: f64,
+        improved: bool,
+    },
+    Checkpoint {
+        step: u64,
+    },
+    EarlyStop {
+        step: u64,
+    },
+    Resumed {
+        step: u64,
+    },
 }
 
 /// The result of a run.
@@ -86,7 +116,13 @@ pub struct Outcome<M> {
 
 /// Mean loss per unit over a split, without gradients. `max_batches`
 /// caps the cost of the periodic evaluation.
-pub fn evaluate<M: Module, T: Task<M>>(model: &M, task: &T, split: Split, device: &Device, max_batches: Option<usize>) -> (f64, usize) {
+pub fn evaluate<M: Module, T: Task<M>>(
+    model: &M,
+    task: &T,
+    split: Split,
+    device: &Device,
+    max_batches: Option<usize>,
+) -> (f64, usize) {
     let model = model.valid();
     let device = device.clone().without_autodiff();
     let (mut total, mut units) = (0f64, 0usize);
@@ -100,17 +136,31 @@ pub fn evaluate<M: Module, T: Task<M>>(model: &M, task: &T, split: Split, device
 
 fn append_metric(run_dir: &Path, value: serde_json::Value) -> Result<(), TrainError> {
     let path = run_dir.join("metrics.jsonl");
-    let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| TrainError::Io { path: path.clone(), source: e })?;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| TrainError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
     writeln!(file, "{value}").map_err(|e| TrainError::Io { path, source: e })
 }
 
 /// Drops metric lines after `step` (they belong to work a kill undid).
 fn truncate_metrics(run_dir: &Path, step: u64) -> Result<(), TrainError> {
     let path = run_dir.join("metrics.jsonl");
-    let Ok(text) = fs::read_to_string(&path) else { return Ok(()) };
+    let Ok(text) = fs::read_to_string(&path) else {
+        return Ok(());
+    };
     let kept: String = text
         .lines()
-        .filter(|line| serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| v["step"].as_u64()).is_some_and(|s| s <= step))
+        .filter(|line| {
+            serde_json::from_str::<serde_json::Value>(line)
+                .ok()
+                .and_then(|v| v["step"].as_u64())
+                .is_some_and(|s| s <= step)
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     fs::write(&path, kept).map_err(|e| TrainError::Io { path, source: e })
@@ -118,6 +168,8 @@ fn truncate_metrics(run_dir: &Path, step: u64) -> Result<(), TrainError> {
 
 /// Trains `model` on `task` into `run_dir` (which must exist). With
 /// `resume`, continues from the `last` checkpoint there.
+// Each argument is a separate concern the caller owns; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub fn train<M, T>(
     model: M,
     task: &T,
@@ -191,8 +243,18 @@ where
         state.elapsed_s = elapsed_before + secs;
         let units_per_s = units_done as f64 / secs.max(1e-9);
         let eta_s = secs / (step - first_step) as f64 * (config.steps - step) as f64;
-        observer(&Event::Step { step, total: config.steps, loss, lr, units_per_s, eta_s });
-        append_metric(run_dir, serde_json::json!({"step": step, "split": "train", "loss": loss, "lr": lr}))?;
+        observer(&Event::Step {
+            step,
+            total: config.steps,
+            loss,
+            lr,
+            units_per_s,
+            eta_s,
+        });
+        append_metric(
+            run_dir,
+            serde_json::json!({"step": step, "split": "train", "loss": loss, "lr": lr}),
+        )?;
 
         let mut stop = false;
         if config.eval_every > 0 && step % config.eval_every == 0 {
@@ -206,8 +268,16 @@ where
             } else {
                 state.evals_since_best += 1;
             }
-            append_metric(run_dir, serde_json::json!({"step": step, "split": "valid", "loss": valid, "unit": task.unit()}))?;
-            observer(&Event::Eval { step, valid, best: state.best_valid.unwrap_or(valid), improved });
+            append_metric(
+                run_dir,
+                serde_json::json!({"step": step, "split": "valid", "loss": valid, "unit": task.unit()}),
+            )?;
+            observer(&Event::Eval {
+                step,
+                valid,
+                best: state.best_valid.unwrap_or(valid),
+                improved,
+            });
             if config.patience.is_some_and(|p| state.evals_since_best >= p) {
                 observer(&Event::EarlyStop { step });
                 stop = true;

@@ -26,7 +26,9 @@ fn device() -> Device {
 }
 
 fn pieces() -> Vec<Vec<u32>> {
-    (0..6).map(|i| (0..40).map(|j| 2 + ((i * 7 + j * 3) % 9) as u32).collect()).collect()
+    (0..6)
+        .map(|i| (0..40).map(|j| 2 + ((i * 7 + j * 3) % 9) as u32).collect())
+        .collect()
 }
 
 fn token_task(batch: usize, len: usize) -> TokenTask {
@@ -64,7 +66,10 @@ impl ModuleVisitor for GradCheck<'_> {
     }
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         self.params += 1;
-        let nonzero = self.grads.get::<D>(param.id).is_some_and(|g| g.abs().sum().into_scalar::<f32>() > 0.0);
+        let nonzero = self
+            .grads
+            .get::<D>(param.id)
+            .is_some_and(|g| g.abs().sum().into_scalar::<f32>() > 0.0);
         if !nonzero {
             self.without.push(self.path.join("."));
         }
@@ -76,7 +81,12 @@ fn assert_all_learn<M: Module, T: Task<M>>(model: &M, task: &T, name: &str) {
     let batch = task.train_batch(1, 1);
     let (loss, _) = task.loss(model, &batch, &d);
     let grads = GradientsParams::from_grads(loss.backward(), model);
-    let mut check = GradCheck { grads: &grads, params: 0, without: Vec::new(), path: Vec::new() };
+    let mut check = GradCheck {
+        grads: &grads,
+        params: 0,
+        without: Vec::new(),
+        path: Vec::new(),
+    };
     model.visit(&mut check);
     assert!(check.params > 3, "{name}: too few parameters visited");
     assert!(check.without.is_empty(), "{name}: no gradient for {:?}", check.without);
@@ -86,15 +96,33 @@ fn assert_all_learn<M: Module, T: Task<M>>(model: &M, task: &T, name: &str) {
 fn every_parameter_gets_a_gradient() {
     let d = device();
     let task = token_task(3, 12);
-    let mt = MusicTransformerConfig::tiny(12).init(&d).unwrap_or_else(|e| panic!("{e}"));
+    let mt = MusicTransformerConfig::tiny(12)
+        .init(&d)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_all_learn(&mt, &task, "music transformer");
-    let vanilla = MusicTransformerConfig { relative: false, ..MusicTransformerConfig::tiny(12) }.init(&d).unwrap_or_else(|e| panic!("{e}"));
+    let vanilla = MusicTransformerConfig {
+        relative: false,
+        ..MusicTransformerConfig::tiny(12)
+    }
+    .init(&d)
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_all_learn(&vanilla, &task, "vanilla transformer");
     for cell in [Cell::Lstm, Cell::Gru] {
-        let lm = LstmLmConfig { cell, ..LstmLmConfig::tiny(12) }.init(&d).unwrap_or_else(|e| panic!("{e}"));
+        let lm = LstmLmConfig {
+            cell,
+            ..LstmLmConfig::tiny(12)
+        }
+        .init(&d)
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_all_learn(&lm, &task, "lstm");
     }
-    let rolls: Vec<Vec<Vec<u16>>> = (0..3).map(|i| (0..20).map(|t| vec![((i + t) % 6) as u16, ((t * 5) % 6) as u16]).collect()).collect();
+    let rolls: Vec<Vec<Vec<u16>>> = (0..3)
+        .map(|i| {
+            (0..20)
+                .map(|t| vec![((i + t) % 6) as u16, ((t * 5) % 6) as u16])
+                .collect()
+        })
+        .collect();
     let frames = FrameTask::new(rolls.clone(), rolls, vec![], 6, 2, 10);
     let nade = RnnNadeConfig::tiny(6).init(&d).unwrap_or_else(|e| panic!("{e}"));
     assert_all_learn(&nade, &frames, "rnn-nade");
@@ -105,7 +133,13 @@ fn a_tiny_transformer_overfits_one_sequence() {
     let d = device();
     let piece: Vec<u32> = (0..15).map(|j| 2 + (j * 5 % 9) as u32).collect();
     let task = TokenTask::new(vec![piece.clone()], vec![piece], vec![], 1, 0, 1, 16);
-    let model = MusicTransformerConfig { d_model: 32, d_ff: 64, ..MusicTransformerConfig::tiny(12) }.init(&d).unwrap_or_else(|e| panic!("{e}"));
+    let model = MusicTransformerConfig {
+        d_model: 32,
+        d_ff: 64,
+        ..MusicTransformerConfig::tiny(12)
+    }
+    .init(&d)
+    .unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let cfg = TrainConfig {
         optimizer: OptimizerConfig::adam(),
@@ -131,10 +165,16 @@ fn resuming_after_a_kill_gives_the_same_weights() {
     let build = || {
         let d = device();
         d.seed(5);
-        LstmLmConfig { dropout: 0.2, ..LstmLmConfig::tiny(12) }.init(&d).unwrap_or_else(|e| panic!("{e}"))
+        LstmLmConfig {
+            dropout: 0.2,
+            ..LstmLmConfig::tiny(12)
+        }
+        .init(&d)
+        .unwrap_or_else(|e| panic!("{e}"))
     };
     let whole = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let a = train(build(), &task, &config(12), whole.path(), &d, false, None, &mut |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let a = train(build(), &task, &config(12), whole.path(), &d, false, None, &mut |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
 
     // The "killed" run stops right after its checkpoint at step 8, and a
     // half-written checkpoint folder is left behind as a kill would.
@@ -146,7 +186,12 @@ fn resuming_after_a_kill_gives_the_same_weights() {
     let other = {
         let d = device();
         d.seed(99);
-        LstmLmConfig { dropout: 0.2, ..LstmLmConfig::tiny(12) }.init(&d).unwrap_or_else(|e| panic!("{e}"))
+        LstmLmConfig {
+            dropout: 0.2,
+            ..LstmLmConfig::tiny(12)
+        }
+        .init(&d)
+        .unwrap_or_else(|e| panic!("{e}"))
     };
     let mut resumed_at = 0;
     let b = train(other, &task, &config(12), killed.path(), &d, true, None, &mut |e| {
@@ -157,7 +202,11 @@ fn resuming_after_a_kill_gives_the_same_weights() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(resumed_at, 8);
     assert_eq!(b.state.step, 12);
-    assert_eq!(weight_values(&a.model), weight_values(&b.model), "resumed weights differ from the uninterrupted run");
+    assert_eq!(
+        weight_values(&a.model),
+        weight_values(&b.model),
+        "resumed weights differ from the uninterrupted run"
+    );
     assert_eq!(a.state.best_valid, b.state.best_valid);
     // The metrics log has each step once.
     let log = std::fs::read_to_string(killed.path().join("metrics.jsonl")).unwrap_or_default();
@@ -170,10 +219,28 @@ fn resume_without_a_checkpoint_is_an_error() {
     let d = device();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let model = LstmLmConfig::tiny(12).init(&d).unwrap_or_else(|e| panic!("{e}"));
-    let err = train(model, &token_task(2, 8), &config(4), dir.path(), &d, true, None, &mut |_| {}).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = train(
+        model,
+        &token_task(2, 8),
+        &config(4),
+        dir.path(),
+        &d,
+        true,
+        None,
+        &mut |_| {},
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
     assert!(err.contains("nothing to resume"), "{err}");
-    let bad = TrainConfig { accumulate: 0, ..config(4) };
+    let bad = TrainConfig {
+        accumulate: 0,
+        ..config(4)
+    };
     let model = LstmLmConfig::tiny(12).init(&d).unwrap_or_else(|e| panic!("{e}"));
-    let err = train(model, &token_task(2, 8), &bad, dir.path(), &d, false, None, &mut |_| {}).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = train(model, &token_task(2, 8), &bad, dir.path(), &d, false, None, &mut |_| {})
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("accumulate"), "{err}");
 }

@@ -57,7 +57,10 @@ pub struct KvCache {
 
 impl KvCache {
     pub fn empty() -> Self {
-        Self { keys: None, values: None }
+        Self {
+            keys: None,
+            values: None,
+        }
     }
 
     /// Number of cached positions.
@@ -75,8 +78,11 @@ impl AttentionConfig {
         let d = self.d_model;
         let d_head = d / self.heads;
         let relative = (self.max_relative > 0).then(|| {
-            Initializer::Normal { mean: 0.0, std: (d_head as f64).powf(-0.5) }
-                .init([self.heads, self.max_relative, d_head], device)
+            Initializer::Normal {
+                mean: 0.0,
+                std: (d_head as f64).powf(-0.5),
+            }
+            .init([self.heads, self.max_relative, d_head], device)
         });
         RelativeAttention {
             query: LinearConfig::new(d, d).init(device),
@@ -150,7 +156,11 @@ impl RelativeAttention {
         let [b, h, seen, dh] = k.dims();
         let q = q.mul_scalar((dh as f64).powf(-0.5));
         // Only the last `local_window` positions are visible.
-        let start = if self.local_window > 0 { seen.saturating_sub(self.local_window) } else { 0 };
+        let start = if self.local_window > 0 {
+            seen.saturating_sub(self.local_window)
+        } else {
+            0
+        };
         let k_vis = k.clone().slice([0..b, 0..h, start..seen, 0..dh]);
         let v_vis = v.clone().slice([0..b, 0..h, start..seen, 0..dh]);
         let mut logits = q.clone().matmul(k_vis.swap_dims(2, 3));
@@ -232,7 +242,8 @@ mod tests {
             let keep = Tensor::<2, Bool>::tril_mask([l, l], 0, &device).unsqueeze::<4>();
             let a = skewed.mask_fill(keep.clone(), 0.0);
             let b = naive.mask_fill(keep, 0.0);
-            a.into_data().assert_approx_eq::<f32>(&b.into_data(), Tolerance::absolute(1e-5));
+            a.into_data()
+                .assert_approx_eq::<f32>(&b.into_data(), Tolerance::absolute(1e-5));
         }
     }
 
@@ -240,12 +251,20 @@ mod tests {
     fn cached_steps_equal_the_whole_sequence() {
         let device = Device::flex();
         for window in [0usize, 3] {
-            let attn = AttentionConfig { d_model: 8, heads: 2, max_relative: 4, local_window: window, dropout: 0.0 }
-                .init(&device);
+            let attn = AttentionConfig {
+                d_model: 8,
+                heads: 2,
+                max_relative: 4,
+                local_window: window,
+                dropout: 0.0,
+            }
+            .init(&device);
             let x = Tensor::<3>::random([2, 6, 8], Distribution::Normal(0.0, 1.0), &device);
             let full = attn.forward(x.clone());
             let mut cache = KvCache::empty();
-            let steps: Vec<_> = (0..6).map(|t| attn.step(x.clone().slice([0..2, t..t + 1, 0..8]), &mut cache)).collect();
+            let steps: Vec<_> = (0..6)
+                .map(|t| attn.step(x.clone().slice([0..2, t..t + 1, 0..8]), &mut cache))
+                .collect();
             assert_eq!(cache.len(), 6);
             Tensor::cat(steps, 1)
                 .into_data()
