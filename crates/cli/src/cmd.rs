@@ -43,6 +43,12 @@ pub enum Command {
     Data(crate::data::DataArgs),
     /// Render a score to a WAV file (built-in synthesizer, or a SoundFont).
     Render(crate::render::RenderArgs),
+    /// Train a model on a dataset into a run folder (resumable).
+    Train(crate::train::TrainArgs),
+    /// Likelihood of a trained run on a split, in the paper's unit.
+    Eval(crate::train::EvalArgs),
+    /// Make music with the embedded default model or a trained run.
+    Generate(crate::generate::GenerateArgs),
 }
 
 #[derive(Args, Debug)]
@@ -134,6 +140,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Metrics(a) => crate::metrics::run(a),
         Command::Data(a) => crate::data::run(a),
         Command::Render(a) => crate::render::run(a),
+        Command::Train(a) => crate::train::run_train(a),
+        Command::Eval(a) => crate::train::run_eval(a),
+        Command::Generate(a) => crate::generate::run(a),
     }
 }
 

@@ -6,10 +6,14 @@
 
 mod cmd;
 mod data;
+mod embedded;
+mod generate;
 mod metrics;
+mod recipe;
 mod render;
 mod roll;
 mod tokenize;
+mod train;
 
 use clap::Parser;
 

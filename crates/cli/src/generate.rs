@@ -1,0 +1,229 @@
+//! `fugue generate`: music from a trained run or the embedded default
+//! model, as MIDI, and on request a WAV and a piano-roll PNG beside it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use fugue_models::burn::tensor::Device;
+use fugue_score::io::write_atomic;
+use fugue_score::midi::{write_midi, MidiFormat};
+use fugue_score::{Score, Tempo, Tick};
+use fugue_tokens::chorale::SatbGrid;
+use fugue_tokens::serialized_satb;
+use rand::{Rng, SeedableRng};
+
+use crate::recipe::{frames_to_score, tokens_to_score, AnyModel, Encoding, Recipe};
+
+/// Quarter notes per minute of the chorales fugue writes (a grid has no tempo).
+const CHORALE_QPM: f64 = 76.0;
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// The MIDI file to write (default: a new `fugue-<seed>.mid` here).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// `default` (the embedded model) or a run folder from `fugue train`.
+    #[arg(long, default_value = "default")]
+    pub model: String,
+    /// Continue this MIDI file (a chorale model needs four tracks S, A, T, B).
+    #[arg(long)]
+    pub primer: Option<PathBuf>,
+    /// Length in seconds of new music.
+    #[arg(long, conflicts_with = "tokens")]
+    pub seconds: Option<f64>,
+    /// Length in tokens (frames for a piano-roll model).
+    #[arg(long)]
+    pub tokens: Option<usize>,
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    /// Sample among the K most likely tokens (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub top_k: usize,
+    /// Sample among the most likely tokens whose probability reaches P.
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f64,
+    /// Seed (default: from the clock, printed so the piece can be made again).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Also write a WAV (built-in synthesizer) next to the MIDI file.
+    #[arg(long)]
+    pub wav: bool,
+    /// Also write a piano-roll PNG next to the MIDI file.
+    #[arg(long)]
+    pub png: bool,
+    /// Which checkpoint of a run folder: best or last.
+    #[arg(long, default_value = "best")]
+    pub checkpoint: String,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn pick_output(a: &GenerateArgs, seed: u64) -> PathBuf {
+    if let Some(o) = &a.output {
+        return o.clone();
+    }
+    let mut n = 0;
+    loop {
+        let name = if n == 0 {
+            format!("fugue-{seed}.mid")
+        } else {
+            format!("fugue-{seed}-{n}.mid")
+        };
+        let p = PathBuf::from(name);
+        if !p.exists() {
+            return p;
+        }
+        n += 1;
+    }
+}
+
+/// The primer's tokens for a chorale model: the file's four tracks on the
+/// 16th grid.
+fn chorale_primer(path: &Path) -> Result<Vec<u32>> {
+    let loaded = crate::cmd::load(
+        path,
+        &crate::cmd::ReadArgs {
+            strict: false,
+            grace_notes: false,
+            no_repeats: false,
+            tune: None,
+        },
+    )
+    .with_context(|| format!("cannot read primer {}", path.display()))?;
+    let (grid, _) = SatbGrid::from_score(&loaded.score, 4).with_context(|| {
+        format!(
+            "primer {}: a chorale model needs four voices S, A, T, B",
+            path.display()
+        )
+    })?;
+    Ok(serialized_satb::encode(&grid)?)
+}
+
+fn generate_tokens<M: fugue_models::TokenLm>(
+    model: &M,
+    recipe: &Recipe,
+    a: &GenerateArgs,
+    seed: u64,
+    device: &Device,
+) -> Result<(Score<Tick>, usize)> {
+    let mut primer = vec![serialized_satb::START];
+    if let Some(p) = &a.primer {
+        primer.extend(chorale_primer(p)?);
+    }
+    // 16th steps: 4 per quarter, 4 tokens per step.
+    let steps = match (a.tokens, a.seconds) {
+        (Some(t), _) => t,
+        (None, Some(s)) => ((s * CHORALE_QPM / 60.0 * 4.0).round() as usize) * 4,
+        (None, None) => 8 * 16 * 4, // 8 bars of 4/4: 16 sixteenths of 4 voices each
+    };
+    // Every position holds a rest or a pitch; padding and the start marker
+    // would break the 4-voice frame.
+    let constrain = |_: &[u32], logits: &mut [f32]| {
+        logits[serialized_satb::PAD as usize] = f32::NEG_INFINITY;
+        logits[serialized_satb::START as usize] = f32::NEG_INFINITY;
+    };
+    let config = fugue_sample::SamplingConfig {
+        temperature: a.temperature,
+        top_k: a.top_k,
+        top_p: a.top_p,
+        seed,
+    };
+    let new = fugue_sample::generate(
+        model,
+        &primer,
+        steps,
+        None,
+        &config,
+        serialized_satb::VOCAB_SIZE,
+        device,
+        constrain,
+    )?;
+    let mut all = primer;
+    all.extend(&new);
+    let mut score = tokens_to_score(&recipe.data.encoding, &all)?;
+    score.tempos.push(Tempo::from_qpm(0, CHORALE_QPM));
+    Ok((score, new.len()))
+}
+
+pub fn run(a: GenerateArgs) -> Result<()> {
+    let seed = a.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() % 100_000)
+    });
+    let output = pick_output(&a, seed);
+    if output
+        .extension()
+        .is_none_or(|e| !(e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")))
+    {
+        bail!("{}: the output must be a .mid file", output.display());
+    }
+    let siblings: Vec<PathBuf> = [(a.wav, "wav"), (a.png, "png")]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, ext)| output.with_extension(ext))
+        .collect();
+    if !a.force {
+        for p in std::iter::once(&output).chain(&siblings) {
+            if p.exists() {
+                bail!("{}: already exists (use --force to overwrite)", p.display());
+            }
+        }
+    }
+    if let Some(p) = &a.primer {
+        if !p.is_file() {
+            bail!("primer {}: no such file", p.display());
+        }
+    }
+    let device = fugue_models::device("cpu", false)?;
+    let (recipe, model) = crate::embedded::load_model(&a.model, &a.checkpoint, &device)?;
+    let started = std::time::Instant::now();
+    let (score, produced) = match (&model, &recipe.data.encoding) {
+        (AnyModel::Transformer(m), Encoding::SerializedSatb) => generate_tokens(m, &recipe, &a, seed, &device)?,
+        (AnyModel::Lstm(m), Encoding::SerializedSatb) => generate_tokens(m, &recipe, &a, seed, &device)?,
+        (
+            AnyModel::Nade(m),
+            Encoding::PianoRoll {
+                low, frame_quarters, ..
+            },
+        ) => {
+            if a.primer.is_some() {
+                bail!("--primer is not supported for piano-roll models yet");
+            }
+            let frames = match (a.tokens, a.seconds) {
+                (Some(t), _) => t,
+                (None, Some(s)) => (s * 2.0 / frame_quarters).round() as usize,
+                (None, None) => 64,
+            };
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let out = m.sample(&[], frames, &device, || rng.random::<f32>());
+            (frames_to_score(&out, *low, *frame_quarters), out.len())
+        }
+        _ => bail!("the model's recipe pairs it with an encoding it cannot produce"),
+    };
+    let bytes = write_midi(&score, MidiFormat::Type1)?;
+    write_atomic(&output, &bytes, a.force)?;
+    let secs = score.duration_seconds();
+    println!(
+        "wrote {} ({} notes, {:.1} s of music; {produced} steps in {:.1} s; seed {seed})",
+        output.display(),
+        score.note_count(),
+        secs,
+        started.elapsed().as_secs_f64()
+    );
+    if a.png {
+        let png = crate::roll::render(&score, 1200, 400, None, None)?;
+        let path = output.with_extension("png");
+        write_atomic(&path, &png, a.force)?;
+        println!("wrote {}", path.display());
+    }
+    if a.wav {
+        let path = output.with_extension("wav");
+        let audio = fugue_audio::render(&score, &fugue_audio::RenderOptions::default())?;
+        fugue_audio::write_wav(&path, &audio, a.force)?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

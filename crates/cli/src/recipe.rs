@@ -1,0 +1,369 @@
+//! A run's recipe (`run.json`): which network with which config, which
+//! data with which encoding, and how it was trained. `fugue train` writes
+//! it, `fugue eval` and `fugue generate` rebuild everything from it, and
+//! the embedded default model is one such recipe plus its weights.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use fugue_data::{Content, Dataset, DatasetRef, LoadOptions, Split};
+use fugue_models::burn::tensor::Device;
+use fugue_models::lstm::{LstmLm, LstmLmConfig};
+use fugue_models::music_transformer::{MusicTransformer, MusicTransformerConfig};
+use fugue_models::rnn_nade::{RnnNade, RnnNadeConfig};
+use fugue_score::{Score, Tick};
+use fugue_tokens::serialized_satb;
+use fugue_train::{FrameTask, OptimizerConfig, Schedule, TokenTask, TrainConfig};
+use serde::{Deserialize, Serialize};
+
+/// The network and its hyperparameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "config", rename_all = "snake_case")]
+pub enum ModelSpec {
+    MusicTransformer(MusicTransformerConfig),
+    Lstm(LstmLmConfig),
+    RnnNade(RnnNadeConfig),
+}
+
+/// How pieces become model inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Encoding {
+    /// Music Transformer's JSB setup: the 16th-note SATB grid, S A T B per step.
+    SerializedSatb,
+    /// Binary piano-roll frames of `pitches` pitches from `low`, one frame
+    /// per `frame_quarters` quarter notes (for writing MIDI back).
+    PianoRoll {
+        low: u8,
+        pitches: usize,
+        frame_quarters: f64,
+    },
+}
+
+/// The data a run trains on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// A dataset name (`jsb-16th`, `jsb`, `nottingham`, `musedata`, `piano-midi`).
+    pub name: String,
+    pub encoding: Encoding,
+    pub batch_size: usize,
+    /// Tokens (frames) per training window.
+    pub seq_len: usize,
+    /// Validation batches per periodic evaluation (all at the end).
+    pub eval_batches: Option<usize>,
+}
+
+/// Everything needed to rebuild, resume, evaluate and sample a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    pub model: ModelSpec,
+    pub data: DataSpec,
+    pub train: TrainConfig,
+}
+
+/// Model names `--model` accepts.
+pub const MODEL_NAMES: &[&str] = &[
+    "music-transformer",
+    "vanilla-transformer",
+    "bachbot-lstm",
+    "melody-rnn",
+    "performance-rnn",
+    "rnn-nade",
+];
+
+/// The four Boulanger-Lewandowski benchmarks.
+const BOULANGER: &[&str] = &["jsb", "nottingham", "musedata", "piano-midi"];
+
+/// The data root: `--data-root`, else `$FUGUE_DATA`, else `../shared/data`.
+pub fn data_root(arg: Option<&Path>) -> PathBuf {
+    fugue_data::resolve_root(arg, std::env::var_os("FUGUE_DATA").as_deref())
+}
+
+fn default_train(steps: u64, lr: f64, clip: f64) -> TrainConfig {
+    TrainConfig {
+        optimizer: OptimizerConfig::adam(),
+        schedule: Schedule::Constant { lr },
+        steps,
+        accumulate: 1,
+        clip_norm: Some(clip),
+        eval_every: 200,
+        patience: Some(5),
+        checkpoint_every: 100,
+        seed: 0,
+    }
+}
+
+/// The default recipe for a model on a dataset (the papers' settings
+/// where they exist, sized for a CPU where they do not).
+pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
+    let boulanger = BOULANGER.contains(&data);
+    let token_data = data == "jsb-16th";
+    let vocab = serialized_satb::VOCAB_SIZE;
+    let recipe = match model {
+        "music-transformer" | "vanilla-transformer" if token_data => {
+            let mut config = MusicTransformerConfig::small(vocab);
+            config.relative = model == "music-transformer";
+            let mut train = default_train(3000, 1e-3, 1.0);
+            train.optimizer = OptimizerConfig::adamw(0.01);
+            train.schedule = Schedule::WarmupCosine {
+                lr: 1e-3,
+                warmup: 200,
+                total: 3000,
+                final_fraction: 0.05,
+            };
+            Recipe {
+                model: ModelSpec::MusicTransformer(config),
+                data: DataSpec {
+                    name: data.into(),
+                    encoding: Encoding::SerializedSatb,
+                    batch_size: 16,
+                    seq_len: 256,
+                    eval_batches: Some(8),
+                },
+                train,
+            }
+        }
+        "bachbot-lstm" | "melody-rnn" | "performance-rnn" if token_data => {
+            let config = match model {
+                "bachbot-lstm" => LstmLmConfig::bachbot(vocab),
+                "melody-rnn" => LstmLmConfig::melody_rnn(vocab),
+                _ => LstmLmConfig::performance_rnn(vocab),
+            };
+            Recipe {
+                model: ModelSpec::Lstm(config),
+                data: DataSpec {
+                    name: data.into(),
+                    encoding: Encoding::SerializedSatb,
+                    batch_size: 32,
+                    seq_len: 128,
+                    eval_batches: Some(8),
+                },
+                train: default_train(3000, 2e-3, 5.0),
+            }
+        }
+        "rnn-nade" if boulanger => {
+            let frame_quarters = if data == "jsb" { 1.0 } else { 0.5 };
+            let mut train = default_train(4000, 1e-3, 5.0);
+            train.eval_every = 250;
+            Recipe {
+                model: ModelSpec::RnnNade(RnnNadeConfig::magenta(88)),
+                data: DataSpec {
+                    name: data.into(),
+                    encoding: Encoding::PianoRoll {
+                        low: 21,
+                        pitches: 88,
+                        frame_quarters,
+                    },
+                    batch_size: 16,
+                    seq_len: 100,
+                    eval_batches: None,
+                },
+                train,
+            }
+        }
+        m if !MODEL_NAMES.contains(&m) => bail!("unknown model `{m}` (known: {})", MODEL_NAMES.join(", ")),
+        m => bail!(
+            "model `{m}` does not train on `{data}`: token models read `jsb-16th`, rnn-nade reads {}",
+            BOULANGER.join(", ")
+        ),
+    };
+    Ok(recipe)
+}
+
+/// Merges `patch` into `base` (objects key by key; anything else replaces).
+/// An object whose `kind` changes (a schedule, an optimizer, an encoding)
+/// is replaced whole: the old kind's fields mean nothing to the new one.
+pub fn merge_json(base: &mut serde_json::Value, patch: serde_json::Value) {
+    match (base, patch) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(p))
+            if p.get("kind").is_some_and(|k| b.get("kind") != Some(k)) =>
+        {
+            *b = p;
+        }
+        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                merge_json(b.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, p) => *b = p,
+    }
+}
+
+/// A trained or untrained model of any family.
+pub enum AnyModel {
+    Transformer(MusicTransformer),
+    Lstm(LstmLm),
+    Nade(RnnNade),
+}
+
+impl ModelSpec {
+    pub fn build(&self, device: &Device) -> Result<AnyModel> {
+        Ok(match self {
+            ModelSpec::MusicTransformer(c) => AnyModel::Transformer(c.init(device)?),
+            ModelSpec::Lstm(c) => AnyModel::Lstm(c.init(device)?),
+            ModelSpec::RnnNade(c) => AnyModel::Nade(c.init(device)?),
+        })
+    }
+}
+
+/// The loaded data, shaped for the model family.
+pub enum AnyTask {
+    Tokens(TokenTask),
+    Frames(FrameTask),
+}
+
+/// The pieces of one split as the model family reads them.
+fn split_pieces(dataset: &Dataset, split: Split) -> impl Iterator<Item = &Content> {
+    dataset.split(split).map(|p| &p.content)
+}
+
+impl DataSpec {
+    /// Loads the splits through `fugue-data` from `root`.
+    pub fn load(&self, root: &Path) -> Result<AnyTask> {
+        let what = DatasetRef::parse(&self.name)?;
+        let dataset = fugue_data::load(&what, root, &LoadOptions::default())?;
+        for w in &dataset.warnings {
+            eprintln!("warning: {}: {}", w.path, w.message);
+        }
+        match &self.encoding {
+            Encoding::SerializedSatb => {
+                let encode = |split| -> Result<Vec<Vec<u32>>> {
+                    split_pieces(&dataset, split)
+                        .map(|c| match c {
+                            Content::Grid(g) => Ok(serialized_satb::encode(g)?),
+                            _ => bail!("dataset `{}` is not a set of SATB grids", self.name),
+                        })
+                        .collect()
+                };
+                Ok(AnyTask::Tokens(TokenTask::new(
+                    encode(Split::Train)?,
+                    encode(Split::Valid)?,
+                    encode(Split::Test)?,
+                    serialized_satb::START,
+                    serialized_satb::PAD,
+                    self.batch_size,
+                    self.seq_len,
+                )))
+            }
+            Encoding::PianoRoll { low, pitches, .. } => {
+                let frames = |split| -> Result<Vec<Vec<Vec<u16>>>> {
+                    split_pieces(&dataset, split)
+                        .map(|c| match c {
+                            Content::Roll(r) => Ok(r
+                                .frames
+                                .iter()
+                                .map(|f| {
+                                    f.iter()
+                                        .filter(|&&p| p >= *low && ((p - low) as usize) < *pitches)
+                                        .map(|&p| (p - low) as u16)
+                                        .collect()
+                                })
+                                .collect()),
+                            _ => bail!("dataset `{}` is not a set of piano-rolls", self.name),
+                        })
+                        .collect()
+                };
+                Ok(AnyTask::Frames(FrameTask::new(
+                    frames(Split::Train)?,
+                    frames(Split::Valid)?,
+                    frames(Split::Test)?,
+                    *pitches,
+                    self.batch_size,
+                    self.seq_len,
+                )))
+            }
+        }
+    }
+}
+
+/// Turns generated ids back into a score (token encodings only).
+pub fn tokens_to_score(encoding: &Encoding, ids: &[u32]) -> Result<Score<Tick>> {
+    match encoding {
+        Encoding::SerializedSatb => Ok(serialized_satb::decode(ids, 4).to_score()),
+        Encoding::PianoRoll { .. } => bail!("a piano-roll model does not produce tokens"),
+    }
+}
+
+/// Piano-roll frames (pitch indices) back into a one-track score; a pitch
+/// active on consecutive frames is one held note (the rolls do not mark
+/// re-articulation).
+pub fn frames_to_score(frames: &[Vec<usize>], low: u8, frame_quarters: f64) -> Score<Tick> {
+    let tpq = 480u16;
+    let step = (frame_quarters * tpq as f64).round() as i64;
+    let mut score = Score::new(tpq);
+    let mut track = fugue_score::Track::new("RNN-NADE", 0, 0);
+    let mut open: std::collections::BTreeMap<usize, i64> = std::collections::BTreeMap::new();
+    for (t, frame) in frames.iter().chain(std::iter::once(&Vec::new())).enumerate() {
+        let now = t as i64 * step;
+        let ended: Vec<usize> = open.keys().copied().filter(|p| !frame.contains(p)).collect();
+        for p in ended {
+            if let Some(start) = open.remove(&p) {
+                track
+                    .notes
+                    .push(fugue_score::Note::new(start, now - start, low + p as u8, 90));
+            }
+        }
+        for &p in frame {
+            open.entry(p).or_insert(now);
+        }
+    }
+    track.notes.sort_by_key(|n| (n.time, n.pitch));
+    score.tracks.push(track);
+    score
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merging_keeps_unpatched_fields_and_replaces_a_changed_kind() {
+        let mut base = json!({"train": {"steps": 10, "seed": 1,
+            "schedule": {"kind": "warmup_cosine", "lr": 0.001, "warmup": 5, "total": 10, "final_fraction": 0.1}}});
+        merge_json(
+            &mut base,
+            json!({"train": {"steps": 20, "schedule": {"kind": "constant", "lr": 0.003}}}),
+        );
+        assert_eq!(
+            base,
+            json!({"train": {"steps": 20, "seed": 1, "schedule": {"kind": "constant", "lr": 0.003}}})
+        );
+        merge_json(&mut base, json!({"train": {"schedule": {"lr": 0.5}}}));
+        assert_eq!(base["train"]["schedule"], json!({"kind": "constant", "lr": 0.5}));
+    }
+
+    #[test]
+    fn every_default_recipe_survives_json_and_builds() {
+        let device = fugue_models::device("cpu", false).unwrap_or_else(|e| panic!("{e}"));
+        for (model, data) in [
+            ("music-transformer", "jsb-16th"),
+            ("vanilla-transformer", "jsb-16th"),
+            ("bachbot-lstm", "jsb-16th"),
+            ("melody-rnn", "jsb-16th"),
+            ("rnn-nade", "nottingham"),
+        ] {
+            let r = default_recipe(model, data).unwrap_or_else(|e| panic!("{e}"));
+            let text = serde_json::to_string(&r).unwrap_or_else(|e| panic!("{e}"));
+            let back: Recipe = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{model}: {e}"));
+            back.train.validate().unwrap_or_else(|e| panic!("{model}: {e}"));
+            assert!(back.model.build(&device).is_ok(), "{model}");
+        }
+        assert!(default_recipe("rnn-nade", "jsb-16th").is_err());
+        assert!(default_recipe("nope", "jsb").is_err());
+    }
+
+    #[test]
+    fn frames_become_held_notes() {
+        let frames = vec![vec![0, 4], vec![0], vec![], vec![4]];
+        let score = frames_to_score(&frames, 60, 1.0);
+        let notes: Vec<(i64, i64, u8)> = score.tracks[0]
+            .notes
+            .iter()
+            .map(|n| (n.time, n.duration, n.pitch))
+            .collect();
+        assert_eq!(notes, vec![(0, 960, 60), (0, 480, 64), (1440, 480, 64)]);
+    }
+}

@@ -1,0 +1,251 @@
+//! `fugue train` and `fugue eval`: a recipe (`run.json`) in a run folder,
+//! the training loop of `fugue-train` with a progress bar, and the
+//! likelihood of a split in the paper's unit.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use fugue_models::burn::module::Module;
+use fugue_models::burn::tensor::Device;
+use fugue_score::io::write_atomic;
+use fugue_train::{checkpoint, evaluate, Event, Split, Task};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::recipe::{data_root, default_recipe, merge_json, AnyModel, AnyTask, Recipe};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The network: music-transformer, vanilla-transformer, bachbot-lstm, melody-rnn, performance-rnn, rnn-nade.
+    #[arg(long)]
+    pub model: String,
+    /// The dataset: jsb-16th (token models); jsb, nottingham, musedata, piano-midi (rnn-nade).
+    #[arg(long)]
+    pub data: String,
+    /// JSON merged over the default recipe (keys `model.config`, `data`, `train`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The run folder (created; refused if it holds a run, unless --resume or --force).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// cpu, or cuda when built with the `cuda` feature.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Continue the run in OUTPUT from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Start over in an existing run folder.
+    #[arg(long)]
+    pub force: bool,
+    /// Override the number of updates.
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Override the seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Where datasets live (else $FUGUE_DATA, else ../shared/data).
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// No progress bar: one plain line per evaluation and checkpoint.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A run folder written by `fugue train`.
+    pub run: PathBuf,
+    /// train, valid or test.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Which checkpoint: best or last.
+    #[arg(long, default_value = "best")]
+    pub checkpoint: String,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Reads `run.json` of a run folder.
+pub fn read_recipe(run: &Path) -> Result<Recipe> {
+    let path = run.join("run.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{} is not a run folder: cannot read {}", run.display(), path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not a valid run recipe", path.display()))
+}
+
+fn recipe_for(a: &TrainArgs) -> Result<Recipe> {
+    let base = default_recipe(&a.model, &a.data)?;
+    let mut value = serde_json::to_value(&base)?;
+    if let Some(path) = &a.config {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        let patch: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
+        merge_json(&mut value, patch);
+    }
+    let mut recipe: Recipe = serde_json::from_value(value)
+        .with_context(|| format!("bad config {}", a.config.as_deref().unwrap_or(Path::new("")).display()))?;
+    if let Some(steps) = a.steps {
+        recipe.train.steps = steps;
+        if let fugue_train::Schedule::WarmupCosine { total, .. } = &mut recipe.train.schedule {
+            *total = steps;
+        }
+    }
+    if let Some(seed) = a.seed {
+        recipe.train.seed = seed;
+    }
+    recipe.train.validate()?;
+    Ok(recipe)
+}
+
+pub fn run_train(a: TrainArgs) -> Result<()> {
+    let recipe = if a.resume {
+        read_recipe(&a.output)?
+    } else {
+        recipe_for(&a)?
+    };
+    if !a.resume {
+        if a.output.join("run.json").exists() && !a.force {
+            bail!(
+                "{} already holds a run (use --resume to continue it or --force to start over)",
+                a.output.display()
+            );
+        }
+        if a.force {
+            for name in [
+                "last",
+                "best",
+                "last.old",
+                "best.old",
+                "last.tmp",
+                "best.tmp",
+                "metrics.jsonl",
+            ] {
+                let p = a.output.join(name);
+                if p.is_dir() {
+                    std::fs::remove_dir_all(&p).with_context(|| format!("cannot clear {}", p.display()))?;
+                } else if p.exists() {
+                    std::fs::remove_file(&p).with_context(|| format!("cannot clear {}", p.display()))?;
+                }
+            }
+        }
+        std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
+        write_atomic(&a.output.join("run.json"), &serde_json::to_vec_pretty(&recipe)?, true)?;
+    }
+    let device = fugue_models::device(&a.device, true)?;
+    let task = recipe.data.load(&data_root(a.data_root.as_deref()))?;
+    // Seed before building so that the same recipe gives the same initial weights.
+    device.seed(recipe.train.seed);
+    let model = recipe.model.build(&device)?;
+    let bar = (!a.quiet).then(|| {
+        let bar = ProgressBar::new(recipe.train.steps);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut observer = |e: &Event| match (e, &bar) {
+        (
+            Event::Step {
+                step,
+                loss,
+                units_per_s,
+                eta_s,
+                ..
+            },
+            Some(bar),
+        ) => {
+            bar.set_position(*step);
+            bar.set_message(format!("loss {loss:.4} · {units_per_s:.0}/s · ETA {:.0}s", eta_s));
+        }
+        (Event::Eval { step, valid, best, .. }, bar) => {
+            let line = format!("step {step}: valid {valid:.4} (best {best:.4})");
+            match bar {
+                Some(bar) => bar.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        (Event::Resumed { step }, _) => eprintln!("resumed at step {step}"),
+        (Event::EarlyStop { step }, _) => eprintln!("early stop at step {step}"),
+        (Event::Checkpoint { step }, None) => eprintln!("checkpoint at step {step}"),
+        _ => {}
+    };
+    let eval_batches = recipe.data.eval_batches;
+    let (run, t) = (&a.output, &recipe.train);
+    let state = match (model, task) {
+        (AnyModel::Transformer(m), AnyTask::Tokens(task)) => {
+            fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
+        }
+        (AnyModel::Lstm(m), AnyTask::Tokens(task)) => {
+            fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
+        }
+        (AnyModel::Nade(m), AnyTask::Frames(task)) => {
+            fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
+        }
+        _ => bail!("the recipe pairs a model with data it cannot read"),
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    println!(
+        "trained {} steps in {:.0}s; best valid {} at step {} → {}",
+        state.step,
+        state.elapsed_s,
+        state.best_valid.map_or("–".into(), |v| format!("{v:.4}")),
+        state.best_step,
+        a.output.display()
+    );
+    Ok(())
+}
+
+fn parse_split(s: &str) -> Result<Split> {
+    Split::parse(s).with_context(|| format!("unknown split `{s}` (train, valid, test)"))
+}
+
+/// Loads a run's weights from checkpoint `which`.
+pub fn load_run(run: &Path, which: &str, device: &Device) -> Result<(Recipe, AnyModel)> {
+    let recipe = read_recipe(run)?;
+    let dir = checkpoint::find(run, which)
+        .with_context(|| format!("{} has no complete `{which}` checkpoint", run.display()))?;
+    let model = match recipe.model.build(device)? {
+        AnyModel::Transformer(m) => AnyModel::Transformer(checkpoint::load_model(&dir, m)?),
+        AnyModel::Lstm(m) => AnyModel::Lstm(checkpoint::load_model(&dir, m)?),
+        AnyModel::Nade(m) => AnyModel::Nade(checkpoint::load_model(&dir, m)?),
+    };
+    Ok((recipe, model))
+}
+
+fn nll<M: Module, T: Task<M>>(m: &M, t: &T, split: Split, device: &Device) -> (f64, usize, &'static str) {
+    let (v, n) = evaluate(m, t, split, device, None);
+    (v, n, t.unit())
+}
+
+pub fn run_eval(a: EvalArgs) -> Result<()> {
+    let split = parse_split(&a.split)?;
+    let device = fugue_models::device(&a.device, false)?;
+    let (recipe, model) = load_run(&a.run, &a.checkpoint, &device)?;
+    let task = recipe.data.load(&data_root(a.data_root.as_deref()))?;
+    let (value, units, unit) = match (&model, &task) {
+        (AnyModel::Transformer(m), AnyTask::Tokens(t)) => nll(m, t, split, &device),
+        (AnyModel::Lstm(m), AnyTask::Tokens(t)) => nll(m, t, split, &device),
+        (AnyModel::Nade(m), AnyTask::Frames(t)) => nll(m, t, split, &device),
+        _ => bail!("the recipe pairs a model with data it cannot read"),
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({"run": a.run, "dataset": recipe.data.name, "split": split.name(), "nll": value, "unit": format!("nats/{unit}"), "count": units})
+        );
+    } else {
+        println!(
+            "{} {} NLL {value:.4} nats/{unit} over {units} {unit}s",
+            recipe.data.name,
+            split.name()
+        );
+    }
+    Ok(())
+}
