@@ -3,10 +3,12 @@
 //!
 //! Content comes in the form the corpus has it, so that nothing is converted
 //! twice or guessed: binary piano-rolls ([`Roll`], the Boulanger-Lewandowski
-//! benchmarks and the JSB resolutions), SATB grids (Coconet's JSB set) and
+//! benchmarks and the JSB resolutions), SATB grids (Coconet's JSB set),
 //! MIDI files ([`MidiRef`], read again on demand so that a corpus larger than
-//! memory can be listed without holding its scores). [`Piece::score`] turns
-//! any of them into a `Score<Tick>` for tokenizers.
+//! memory can be listed without holding its scores) and scores read from
+//! text notation (the Nottingham ABC tunes: [`Content::Score`], held in
+//! memory, as a tunebook is small). [`Piece::score`] turns any of them into a
+//! `Score<Tick>` for tokenizers.
 //!
 //! Corpora without an official split get a deterministic one from a hash
 //! ([`hash_split`]): the first 8 bytes of the SHA-256 digest, read as a
@@ -195,6 +197,8 @@ pub enum Content {
     Grid(SatbGrid),
     /// A MIDI file, read on demand.
     Midi(MidiRef),
+    /// A score read when the corpus was loaded (an ABC tune).
+    Score(Box<Score<Tick>>),
 }
 
 /// One piece of a dataset.
@@ -216,19 +220,21 @@ pub struct Piece {
 pub const DEFAULT_ROLL_STEPS_PER_QUARTER: u32 = 4;
 
 impl Piece {
-    /// Frames, for rolls and grids.
+    /// Frames, for rolls and grids (`None` for MIDI files and scores).
     pub fn frames(&self) -> Option<u64> {
         match &self.content {
             Content::Roll(r) => Some(r.len() as u64),
             Content::Grid(g) => Some(g.len() as u64),
-            Content::Midi(_) => None,
+            Content::Midi(_) | Content::Score(_) => None,
         }
     }
 
-    /// Notes: counted in the score for rolls and grids, as loaded for MIDI.
+    /// Notes: counted in the score for rolls, grids and scores, as loaded
+    /// for MIDI.
     pub fn notes(&self) -> u64 {
         match &self.content {
             Content::Midi(m) => m.notes,
+            Content::Score(s) => s.note_count() as u64,
             Content::Roll(r) => r.to_score(DEFAULT_ROLL_STEPS_PER_QUARTER).note_count() as u64,
             Content::Grid(g) => g.to_score().note_count() as u64,
         }
@@ -240,6 +246,7 @@ impl Piece {
         match &self.content {
             Content::Roll(r) => Ok(r.to_score(DEFAULT_ROLL_STEPS_PER_QUARTER)),
             Content::Grid(g) => Ok(g.to_score()),
+            Content::Score(s) => Ok(s.as_ref().clone()),
             Content::Midi(m) => {
                 let r = fugue_score::midi::read_midi_file(&m.path, &fugue_score::midi::ReadOptions::default())?;
                 Ok(r.score)

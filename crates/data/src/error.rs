@@ -29,14 +29,6 @@ pub enum DataError {
         /// The known names, comma-separated.
         known: String,
     },
-    /// A known dataset whose loader is not there yet.
-    #[error("dataset '{name}' is not available yet: {reason}")]
-    NotAvailable {
-        /// The dataset's name.
-        name: String,
-        /// Why.
-        reason: String,
-    },
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

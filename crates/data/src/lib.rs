@@ -10,7 +10,8 @@
 //!   [`Piece`]s with their [`Split`]: [`boulanger`] (JSB, Nottingham,
 //!   MuseData, Piano-midi.de rolls), [`jsb`] (JSB on 16ths: Coconet's SATB
 //!   set, or rolls at a 16th / 8th / quarter), [`js_fakes`], [`pop909`],
-//!   [`piano`], and [`midi_folder`] for any folder of MIDI files (SHA-256
+//!   [`piano`], [`nottingham_abc`] (the Nottingham ABC tunebooks, one score
+//!   per tune), and [`midi_folder`] for any folder of MIDI files (SHA-256
 //!   de-duplication, MAESTRO CSV split or an 80/10/10 hash split).
 //! - [`augment`]: transposition within instrument ranges, tempo stretch,
 //!   velocity jitter, all seeded.
@@ -32,6 +33,7 @@ pub mod jsb;
 pub mod maestro;
 pub mod metadata;
 pub mod midi_folder;
+pub mod nottingham_abc;
 pub mod piano;
 pub mod pop909;
 pub mod prepare;

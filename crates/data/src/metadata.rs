@@ -1,5 +1,6 @@
 //! What corpora say about their pieces beyond the notes: JS Fakes' listening
-//! test, POP909's beat / chord / key annotations, MAESTRO's metadata row.
+//! test, POP909's beat / chord / key annotations, MAESTRO's metadata row, an
+//! ABC tune's number and title.
 //! Plain data, kept with the piece so that conditioning models and
 //! evaluations can use it without going back to the files.
 
@@ -23,6 +24,13 @@ pub enum Meta {
     Pop909(Box<Pop909Annotations>),
     /// A MAESTRO performance: its row of the MAESTRO CSV.
     Maestro(MaestroRow),
+    /// A tune of an ABC tunebook: its `X:` number and first `T:` title.
+    AbcTune {
+        /// The `X:` reference number (0 when the reader could not read it).
+        x: u32,
+        /// The title, when the tune has one.
+        title: Option<String>,
+    },
 }
 
 /// One row of `js-fakes-listening-test.csv`: how listeners of one skill

@@ -7,11 +7,7 @@
 //! loaded as a MIDI folder ([`crate::midi_folder`]).
 //!
 //! Adding a dataset is one [`Known`] variant with its name, folder and
-//! expectation, and one match arm in [`load`]. `nottingham-abc` is
-//! registered already: its loader will read the cleaned Nottingham ABC files
-//! with `fugue_score::abc`, which is being written; until then
-//! [`Known::is_available`] is false, it is left out of [`Known::listed`], and
-//! loading it is a [`DataError::NotAvailable`] (never a stand-in).
+//! expectation, and one match arm in [`load`].
 
 use crate::boulanger::{load_boulanger, Benchmark};
 use crate::dataset::Dataset;
@@ -19,6 +15,7 @@ use crate::error::DataError;
 use crate::js_fakes::load_js_fakes;
 use crate::jsb::{load_jsb, JsbForm};
 use crate::midi_folder::load_midi_folder;
+use crate::nottingham_abc::load_nottingham_abc;
 use crate::piano::load_piano;
 use crate::pop909::load_pop909;
 use std::ffi::OsStr;
@@ -58,12 +55,13 @@ pub enum Known {
     Pop909,
     /// The piano performance set (MAESTRO, GiantMIDI-Piano, sequenced).
     Piano,
-    /// Nottingham as ABC (needs `fugue_score::abc`; not available yet).
+    /// The Nottingham Music Database as ABC (Jukedeck's cleaned tunebooks),
+    /// one piece per tune.
     NottinghamAbc,
 }
 
 impl Known {
-    /// Every known name, listed or not.
+    /// Every known name.
     pub const ALL: [Known; 9] = [
         Known::Jsb,
         Known::Nottingham,
@@ -96,9 +94,9 @@ impl Known {
         Known::ALL.into_iter().find(|k| k.name() == name)
     }
 
-    /// Whether its loader exists.
+    /// Whether its loader exists (every known dataset's does).
     pub fn is_available(self) -> bool {
-        !matches!(self, Known::NottinghamAbc)
+        true
     }
 
     /// The datasets `fugue data list` shows: those with a loader.
@@ -117,7 +115,7 @@ impl Known {
             Known::JsFakes => "JS Fake Chorales MIDI + listening test (hash split)",
             Known::Pop909 => "POP909 MIDI + beat/chord/key annotations (hash split)",
             Known::Piano => "piano performances: MAESTRO/GiantMIDI/sequenced (MAESTRO split, else hash)",
-            Known::NottinghamAbc => "Nottingham ABC (cleaned) via fugue_score::abc",
+            Known::NottinghamAbc => "Nottingham ABC tunebooks (cleaned), one piece per tune (hash split)",
         }
     }
 
@@ -205,10 +203,7 @@ pub fn load(what: &DatasetRef, root: &Path, opts: &LoadOptions) -> Result<Datase
         Known::JsFakes => load_js_fakes(&k.path(root), name),
         Known::Pop909 => load_pop909(&k.path(root), name),
         Known::Piano => load_piano(&k.path(root), name),
-        Known::NottinghamAbc => Err(DataError::NotAvailable {
-            name: name.into(),
-            reason: "its loader needs fugue_score::abc, which is not merged yet".into(),
-        }),
+        Known::NottinghamAbc => load_nottingham_abc(&k.path(root), name),
     }
 }
 
@@ -232,18 +227,13 @@ mod tests {
     }
 
     #[test]
-    fn names_round_trip_and_abc_is_known_but_unlisted() {
+    fn names_round_trip_every_known_name_is_listed_and_unknown_names_fail() {
         for k in Known::ALL {
             assert_eq!(Known::parse(k.name()), Some(k));
+            assert_eq!(DatasetRef::parse(k.name()).unwrap(), DatasetRef::Known(k));
         }
-        assert!(!Known::listed().any(|k| k == Known::NottinghamAbc));
-        let e = load(
-            &DatasetRef::Known(Known::NottinghamAbc),
-            Path::new("."),
-            &LoadOptions::default(),
-        )
-        .unwrap_err();
-        assert!(matches!(e, DataError::NotAvailable { .. }));
+        assert_eq!(Known::listed().collect::<Vec<_>>(), Known::ALL);
+        assert!(Known::listed().any(|k| k == Known::NottinghamAbc));
         assert!(matches!(
             DatasetRef::parse("no-such-dataset-xyz"),
             Err(DataError::Unknown { .. })

@@ -200,3 +200,62 @@ fn missing_and_corrupt_split_files_are_typed_errors() {
     .unwrap_err();
     assert!(e.to_string().contains("nope"), "{e}");
 }
+
+#[test]
+fn nottingham_abc_has_one_piece_per_tune_and_a_stable_split() {
+    let Some(root) = root() else { return };
+    let dir = Known::NottinghamAbc.path(&root);
+    if !dir.is_dir() {
+        println!("skipped: {} is absent", dir.display());
+        return;
+    }
+    // Tunes as `grep -c '^X:'` counts them: 1,034 in 14 tunebooks.
+    let tunes: usize = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "abc"))
+        .map(|e| {
+            let bytes = std::fs::read(e.path()).unwrap();
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|l| l.starts_with("X:"))
+                .count()
+        })
+        .sum();
+    assert_eq!(tunes, 1034);
+    let t = std::time::Instant::now();
+    let ds = load(&DatasetRef::Known(Known::NottinghamAbc), &root, &LoadOptions::default()).unwrap();
+    let took = t.elapsed();
+    let skipped = ds
+        .warnings
+        .iter()
+        .filter(|w| w.message.starts_with("skipped: tune X:"))
+        .count();
+    println!(
+        "nottingham-abc: {} of {tunes} tunes, {:?} train/valid/test, {skipped} skipped, {} warnings, in {took:?}",
+        ds.pieces.len(),
+        ds.split_sizes(),
+        ds.warnings.len()
+    );
+    assert!((1031..=1034).contains(&ds.pieces.len()), "{:?}", ds.warnings);
+    assert_eq!(ds.pieces.len() + skipped, tunes, "{:?}", ds.warnings);
+    assert!(ds.warnings.iter().all(|w| w.path.ends_with(".abc")));
+    let ids: std::collections::HashSet<&str> = ds.pieces.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids.len(), ds.pieces.len());
+    assert!(ds
+        .pieces
+        .iter()
+        .all(|p| matches!(&p.content, Content::Score(s) if s.note_count() > 0)
+            && matches!(p.meta, Meta::AbcTune { x, .. } if p.id.ends_with(&format!("#X:{x}")))));
+    let first = ds.pieces.iter().find(|p| p.id == "ashover.abc#X:1").unwrap();
+    assert!(matches!(&first.meta, Meta::AbcTune { title: Some(t), .. } if t == "A and A's Waltz"));
+    // The hash split of file name and X: number, fixed for all machines.
+    let [train, valid, test] = ds.split_sizes();
+    assert!(train > 780 && valid > 80 && test > 80, "{:?}", ds.split_sizes());
+    assert_eq!(ds.split_sizes(), [820, 111, 103]);
+    let again = load(&DatasetRef::Known(Known::NottinghamAbc), &root, &LoadOptions::default()).unwrap();
+    assert_eq!(
+        ds.pieces.iter().map(|p| (&p.id, p.split)).collect::<Vec<_>>(),
+        again.pieces.iter().map(|p| (&p.id, p.split)).collect::<Vec<_>>()
+    );
+}

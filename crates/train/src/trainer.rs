@@ -168,6 +168,11 @@ fn truncate_metrics(run_dir: &Path, step: u64) -> Result<(), TrainError> {
 
 /// Trains `model` on `task` into `run_dir` (which must exist). With
 /// `resume`, continues from the `last` checkpoint there.
+///
+/// Exact reproducibility (and a resume that reaches the same weights)
+/// holds for one training per process: the backend's RNG, which dropout
+/// draws from, is process-wide, and this loop re-seeds it at every
+/// micro-step from (seed, step).
 // Each argument is a separate concern the caller owns; a struct would only rename them.
 #[allow(clippy::too_many_arguments)]
 pub fn train<M, T>(
