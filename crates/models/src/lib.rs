@@ -104,3 +104,25 @@ pub fn weights_from_bytes<M: Module>(mut model: M, bytes: Vec<u8>) -> Result<M, 
     }
     Ok(model)
 }
+
+/// Test support: decoding one token at a time through `step` must give the
+/// teacher-forced logits of `logits` for every position of `ids` (`[b, t]`).
+#[cfg(test)]
+pub(crate) fn assert_stepping_matches<M: TokenLm>(model: &M, ids: Vec<i64>, shape: [usize; 2], tolerance: f32) {
+    use burn::tensor::{TensorData, Tolerance};
+    let device = Device::flex();
+    let [b, t] = shape;
+    let ids = Tensor::<2, Int>::from_data(TensorData::new(ids, shape), &device);
+    let full = model.logits(ids.clone());
+    let mut state = model.start(b, &device);
+    let steps: Vec<Tensor<3>> = (0..t)
+        .map(|i| {
+            model
+                .step(&mut state, ids.clone().slice([0..b, i..i + 1]).reshape([b]))
+                .unsqueeze_dim(1)
+        })
+        .collect();
+    Tensor::cat(steps, 1)
+        .into_data()
+        .assert_approx_eq::<f32>(&full.into_data(), Tolerance::absolute(tolerance));
+}
