@@ -4,9 +4,9 @@
 //! gives the same notes).
 
 use fugue_score::musicxml::{
-    read_musicxml, read_musicxml_file, write_musicxml, write_mxl, GraceNotes, ReadOptions, WriteOptions,
+    read_musicxml, read_musicxml_file, write_musicxml, write_mxl, GraceNotes, ReadOptions, WriteOptions, FERMATA_MARKER,
 };
-use fugue_score::{Score, ScoreError, Tick};
+use fugue_score::{Score, ScoreError, Text, Tick};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -453,6 +453,7 @@ fn every_chorale_reads_and_round_trips() {
         }
         assert_eq!(back.tempos, s.tempos, "{}", f.display());
         assert_eq!(back.key_signatures, s.key_signatures, "{}", f.display());
+        assert_eq!(back.markers, s.markers, "{}", f.display());
     }
     // The corpus has 111,412 notes as written; playing repeats out adds more.
     assert!(notes > 111_412, "{notes}");
@@ -476,4 +477,140 @@ fn zero_length_notes_are_written_one_grid_step_long() {
     let back = read(&write_musicxml(&s, &opts).unwrap());
     assert_eq!(back.tracks[0].notes[0].duration, 1);
     assert_eq!(q(&back, 0)[1], (0.0, 1.0, 62));
+}
+
+const FERMATA: &str = r#"<notations><fermata type="upright"/></notations>"#;
+
+/// Marker (time in quarters, text) pairs.
+fn markers(s: &Score<Tick>) -> Vec<(f64, String)> {
+    let tpq = f64::from(s.ticks_per_quarter);
+    s.markers
+        .iter()
+        .map(|m| (m.time as f64 / tpq, m.text.clone()))
+        .collect()
+}
+
+fn fermatas_at(quarters: &[f64]) -> Vec<(f64, String)> {
+    quarters.iter().map(|&t| (t, FERMATA_MARKER.to_owned())).collect()
+}
+
+/// Two parts; a fermata on a note inside a repeated bar, on every note of a
+/// chord, on a rest, and on the other part's note at the same times.
+fn fermata_doc() -> String {
+    let p1 = format!(
+        r#"<measure number="1">{ATTR}<barline location="left"><repeat direction="forward"/></barline>{}{}<barline location="right"><repeat direction="backward"/></barline></measure><measure number="2">{}{}{}<note><rest/><duration>2</duration>{FERMATA}</note><note><rest/><duration>4</duration></note></measure>"#,
+        n("C", 5, 4, ""),
+        n("D", 5, 4, FERMATA),
+        n("E", 4, 2, FERMATA),
+        n("G", 4, 2, &format!("<chord/>{FERMATA}")),
+        n("C", 5, 2, &format!("<chord/>{FERMATA}")),
+    );
+    let p2 = format!(
+        r#"<measure number="1">{ATTR}{}{}</measure><measure number="2">{}{}</measure>"#,
+        n("C", 3, 4, ""),
+        // A fermata of another shape, at the same time as part 1's.
+        n(
+            "G",
+            2,
+            4,
+            r#"<notations><fermata type="inverted">normal</fermata></notations>"#
+        ),
+        n("C", 3, 4, FERMATA),
+        n("C", 3, 4, ""),
+    );
+    doc_with(
+        r#"<score-part id="P1"><part-name>Soprano</part-name></score-part><score-part id="P2"><part-name>Bass</part-name></score-part>"#,
+        &format!(r#"<part id="P1">{p1}</part><part id="P2">{p2}</part>"#),
+    )
+}
+
+#[test]
+fn fermatas_become_one_marker_per_time_on_every_pass() {
+    let s = read(&fermata_doc());
+    // Bar 1 is played twice (D5 at 2 and 6 quarters), the chord at 8, the rest at 9.
+    assert_eq!(markers(&s), fermatas_at(&[2.0, 6.0, 8.0, 9.0]));
+    assert_eq!(
+        q(&s, 0)[..4],
+        [(0.0, 2.0, 72), (2.0, 2.0, 74), (4.0, 2.0, 72), (6.0, 2.0, 74)]
+    );
+    // Not expanded: bar 1 once.
+    let opts = ReadOptions {
+        expand_repeats: false,
+        ..ReadOptions::default()
+    };
+    let s = read_musicxml(fermata_doc().as_bytes(), &opts).unwrap().score;
+    assert_eq!(markers(&s), fermatas_at(&[2.0, 4.0, 5.0]));
+}
+
+#[test]
+fn barline_fermatas_lie_at_the_barline() {
+    let x = doc(&format!(
+        r#"<measure number="1">{ATTR}{}<barline location="right"><fermata type="upright"/></barline></measure><measure number="2"><barline location="left"><fermata/></barline>{}<barline location="middle"><fermata/></barline>{}<barline><fermata/></barline></measure>"#,
+        n("C", 4, 8, ""),
+        n("D", 4, 4, ""),
+        n("E", 4, 4, ""),
+    ));
+    // The end of bar 1 and the start of bar 2 are one time; the middle
+    // barline is ignored; the final barline is at the end of the music.
+    assert_eq!(markers(&read(&x)), fermatas_at(&[4.0, 8.0]));
+}
+
+#[test]
+fn fermata_markers_survive_write_then_read() {
+    let mut first = read(&fermata_doc());
+    let expected = markers(&first);
+    // Other markers are not written; a fermata where nothing starts is dropped.
+    first.markers.push(Text {
+        time: 480,
+        text: "Verse 2".into(),
+    });
+    first.markers.push(Text {
+        time: 240,
+        text: FERMATA_MARKER.into(),
+    });
+    for divisions in [12, 480] {
+        let opts = WriteOptions {
+            divisions,
+            ..WriteOptions::default()
+        };
+        let text = write_musicxml(&first, &opts).unwrap();
+        // D5 (twice), the chord's three notes and the rest in part 1; G2
+        // (twice) and C3 in part 2 (its C3 still sounds at the rest's time).
+        assert_eq!(
+            text.matches(r#"<fermata type="upright"/>"#).count(),
+            2 + 3 + 1 + 2 + 1,
+            "{text}"
+        );
+        let again = read(&text);
+        assert_eq!(markers(&again), expected, "{text}");
+        assert_eq!(q(&again, 0), q(&first, 0));
+        assert_eq!(q(&again, 1), q(&first, 1));
+        // And once more: stable.
+        assert_eq!(read(&write_musicxml(&again, &opts).unwrap()).markers, again.markers);
+    }
+}
+
+#[test]
+fn chorale_fermatas_are_read() {
+    let Some(files) = chorales() else {
+        println!("skipped: the Bach chorale corpus is absent");
+        return;
+    };
+    let mut with = 0;
+    let mut total = 0;
+    for f in &files {
+        let s = read_musicxml_file(f, &ReadOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .score;
+        assert!(s.markers.iter().all(|m| m.text == FERMATA_MARKER), "{}", f.display());
+        assert!(s.markers.windows(2).all(|w| w[0].time < w[1].time), "{}", f.display());
+        with += usize::from(!s.markers.is_empty());
+        total += s.markers.len();
+    }
+    println!(
+        "{with} of {} chorales have fermatas, {total} fermata markers",
+        files.len()
+    );
+    // The corpus notes fermatas in 404 of its 409 files.
+    assert!(with >= 400, "{with}");
 }

@@ -21,7 +21,8 @@
 //!   chordify order, which it does not pin down either).
 //! - Tempos, time signatures, key signatures, velocities and non-fermata
 //!   markers are not in the tokens and are dropped. Fermatas come from
-//!   `fermata` markers (none in files fugue reads today).
+//!   `fermata` markers, which the MusicXML reader writes for `<fermata>`
+//!   notations (MIDI files carry none).
 //! - BachBot keeps only 4/4 chorales and transposes every one to C major or
 //!   A minor with music21's key analysis. fugue does not filter by meter; with
 //!   `standardize_key` it transposes by the score's first key signature (to

@@ -16,8 +16,11 @@
 //! lasts at least one step; in a voice, of notes starting on the same step the
 //! highest is kept, and a note is cut where the voice's next note starts.
 //! Fermatas are read from markers whose text is `fermata` (fugue's
-//! convention, written back by [`SatbGrid::to_score`]: fugue's MIDI and
-//! MusicXML readers do not produce fermatas yet, so grids from files have none).
+//! convention, written back by [`SatbGrid::to_score`]). fugue's MusicXML
+//! reader makes one such marker per distinct onset of a note or rest that
+//! carries `<fermata>` (so the step where a fermata chord starts is flagged,
+//! not every step it lasts), and the MusicXML writer writes them back; the
+//! MIDI reader has no fermatas (only MIDI marker events with that text).
 //! The first key signature is kept; tempos, time signatures, other markers,
 //! velocities and everything else are dropped. All of it is counted in the
 //! [`Report`].

@@ -47,6 +47,12 @@ pub(crate) struct MeasureData {
     pub times: Vec<(i64, u8, u8)>,
     pub keys: Vec<(i64, i8, bool)>,
     pub harmonies: Vec<(i64, Harmony)>,
+    /// Onsets of the notes and rests that carry a `<fermata>`.
+    pub fermatas: Vec<i64>,
+    /// A `<barline location="left">` holds a `<fermata>`.
+    pub fermata_at_start: bool,
+    /// A right-hand `<barline>` holds a `<fermata>`.
+    pub fermata_at_end: bool,
     pub forward_repeat: bool,
     pub backward_repeat: Option<u32>,
     /// The ending (volta) numbers that start at this measure.
@@ -248,6 +254,7 @@ pub(crate) fn build(parts: Vec<PartData>, tpq: u16, opts: &ReadOptions, warn: &m
     let mut times: Vec<(i64, u8, u8)> = Vec::new();
     let mut keys: Vec<(i64, i8, bool)> = Vec::new();
     let mut harmonies: Vec<(i64, Harmony)> = Vec::new();
+    let mut fermatas: Vec<i64> = Vec::new();
     let mut next_channel = 0u8;
     for (pi, p) in parts.iter().enumerate() {
         let channel = match p.channel {
@@ -298,6 +305,13 @@ pub(crate) fn build(parts: Vec<PartData>, tpq: u16, opts: &ReadOptions, warn: &m
             times.extend(m.times.iter().map(|&(t, a, b)| (at(t), a, b)));
             keys.extend(m.keys.iter().map(|&(t, k, mi)| (at(t), k, mi)));
             harmonies.extend(m.harmonies.iter().map(|(t, h)| (at(*t), h.clone())));
+            fermatas.extend(m.fermatas.iter().map(|&t| at(t)));
+            if m.fermata_at_start {
+                fermatas.push(at(0));
+            }
+            if m.fermata_at_end {
+                fermatas.push(at(lengths[i]));
+            }
         }
         track.notes = join_ties(laid, pi, &p.label, warn)?;
         sort_notation_order(&mut track);
@@ -335,6 +349,13 @@ pub(crate) fn build(parts: Vec<PartData>, tpq: u16, opts: &ReadOptions, warn: &m
             score.key_signatures.push(KeySignature { time: t, key: k, minor });
         }
     }
+    // Fermatas: one marker per distinct time, whichever parts hold one.
+    fermatas.sort_unstable();
+    fermatas.dedup();
+    score.markers.extend(fermatas.into_iter().map(|time| Text {
+        time,
+        text: super::FERMATA_MARKER.to_owned(),
+    }));
     if opts.chord_track && !harmonies.is_empty() {
         let end = score.end().max(t);
         let mut track = chord_track(harmonies, end);

@@ -53,6 +53,14 @@
 //!   (a percentage of forte = 90) says otherwise.
 //! - **Lyrics** go to the part's track at the note's onset; on the n-th pass
 //!   of a repeated measure verse n is taken (verse 1 when there is none).
+//! - **Fermatas** (`<notations><fermata/>` on a note, a chord's note or a
+//!   rest) become score markers whose text is [`FERMATA_MARKER`] at the
+//!   note's onset, on every pass of a repeated measure; notes of any parts
+//!   that hold one at the same time give one marker. A `<fermata>` in a
+//!   `<barline>` is placed at the barline: the measure's start for
+//!   `location="left"`, its end for a right barline (so one over the final
+//!   barline lies at the end of the music, after every onset); one on a
+//!   `location="middle"` barline is ignored. No other markers are read.
 //! - **Chord symbols** (`<harmony>`) become a last track named `Chords`
 //!   (`ReadOptions::chord_track`): each sounds its chord tones from C3 (the
 //!   bass of a slash chord an octave lower) until the next symbol, and its
@@ -65,7 +73,9 @@
 //! grid of `divisions` per quarter; measures from the time signatures; each
 //! track's notes split into as few voices as keep every voice a sequence of
 //! chords; notes crossing a barline (or longer than one notated value) are
-//! tied; key and time signatures, tempo and lyrics are written.
+//! tied; key and time signatures, tempo and lyrics are written, and
+//! fermata markers as `<fermata>` on the notes and rests starting at their
+//! time, so that read → write → read keeps them.
 
 mod layout;
 mod read;
@@ -73,3 +83,7 @@ mod write;
 
 pub use read::{read_musicxml, read_musicxml_file, GraceNotes, ReadOptions, ReadResult};
 pub use write::{write_musicxml, write_musicxml_file, write_mxl, WriteOptions};
+
+/// The text of the score marker a fermata becomes (and is written back
+/// from): `fermata`, the convention `fugue_tokens::chorale` reads too.
+pub const FERMATA_MARKER: &str = "fermata";

@@ -614,6 +614,9 @@ impl<'a, 'i> Reader<'a, 'i> {
                             if !n.chord {
                                 last_onset = n.onset;
                             }
+                            if has_fermata(e) {
+                                md.fermatas.push(n.onset);
+                            }
                             pos = pos.saturating_add(advance).min(MAX_SPAN);
                             if let Some(n) = n.note {
                                 out.is_drum |= n.unpitched;
@@ -967,7 +970,23 @@ fn harmony(e: Node) -> Option<Harmony> {
     })
 }
 
+/// Whether a `<note>` carries `<notations><fermata/></notations>`.
+fn has_fermata(note: Node) -> bool {
+    note.children()
+        .filter(|n| n.has_tag_name("notations"))
+        .any(|n| n.children().any(|c| c.has_tag_name("fermata")))
+}
+
 fn barline(e: Node, md: &mut MeasureData) {
+    if child(e, "fermata").is_some() {
+        // A fermata over a barline: at the measure's start or end; one over
+        // a mid-measure barline (`location="middle"`) is ignored.
+        match e.attribute("location").unwrap_or("right") {
+            "left" => md.fermata_at_start = true,
+            "right" => md.fermata_at_end = true,
+            _ => {}
+        }
+    }
     if let Some(r) = child(e, "repeat") {
         match r.attribute("direction") {
             Some("forward") => md.forward_repeat = true,

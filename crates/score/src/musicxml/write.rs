@@ -24,12 +24,17 @@
 //!   `<sound tempo>` (exact to the microsecond per quarter), velocities as
 //!   the notes' `dynamics`, lyrics on the note that starts at their time
 //!   (lyrics at no onset are dropped).
+//! - A marker whose text is `fermata` ([`FERMATA_MARKER`](super::FERMATA_MARKER))
+//!   becomes `<fermata type="upright"/>` in the `<notations>` of every note
+//!   and voice-1 rest, in every part, that starts at its time (the pieces of
+//!   a tied note count); one at a time where nothing starts is dropped.
+//!   Other markers are not written.
 
 use crate::error::{Result, ScoreError};
 use crate::io::write_atomic;
 use crate::score::*;
 use crate::time::Tick;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -259,6 +264,14 @@ pub fn write_musicxml(score: &Score<Tick>, opts: &WriteOptions) -> Result<String
         tracks_chords.push(voices);
     }
     let bars = bars(score, g, end, &unit)?;
+    // Fermata markers, in grid units: written on every note and rest that
+    // starts there.
+    let fermatas: BTreeSet<i64> = score
+        .markers
+        .iter()
+        .filter(|m| m.text == super::FERMATA_MARKER)
+        .map(|m| unit(m.time))
+        .collect();
     let vals = values(g);
     let mut x = String::with_capacity(64 * score.note_count() + 4096);
     x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n");
@@ -335,7 +348,7 @@ pub fn write_musicxml(score: &Score<Tick>, opts: &WriteOptions) -> Result<String
         let _ = writeln!(x, "  <part id=\"{id}\">");
         let mut next = vec![0usize; voices.len()];
         let mut key = 0i8;
-        let mut used_lyrics = std::collections::BTreeSet::new();
+        let mut used_lyrics = BTreeSet::new();
         for (bi, bar) in bars.iter().enumerate() {
             let _ = writeln!(x, "    <measure number=\"{}\">", bi + 1);
             if bi == 0 || bar.time.is_some() || bar.key.is_some() {
@@ -391,7 +404,7 @@ pub fn write_musicxml(score: &Score<Tick>, opts: &WriteOptions) -> Result<String
                     let c = &voice[k];
                     let s = c.on.max(bar.start);
                     let e = c.off.min(bar.end);
-                    gap(&mut x, s - cursor, vi, &vals);
+                    gap(&mut x, cursor, s, vi, &vals, &fermatas);
                     let pieces = split(e - s, &vals);
                     let mut at = s;
                     for (pk, piece) in pieces.iter().enumerate() {
@@ -421,6 +434,7 @@ pub fn write_musicxml(score: &Score<Tick>, opts: &WriteOptions) -> Result<String
                                     key,
                                     drum: tr.is_drum.then(|| format!("{id}-I{p}")),
                                     lyric: if ni == 0 { lyric } else { None },
+                                    fermata: fermatas.contains(&at),
                                 },
                             );
                         }
@@ -436,19 +450,13 @@ pub fn write_musicxml(score: &Score<Tick>, opts: &WriteOptions) -> Result<String
                 }
                 next[vi] = k;
                 if vi == 0 && cursor == bar.start && !voice.iter().skip(k).any(|c| c.on < bar.end) {
-                    let _ = writeln!(
-                        x,
-                        "      <note><rest measure=\"yes\"/><duration>{len}</duration><voice>1</voice></note>"
-                    );
+                    measure_rest(&mut x, len, fermatas.contains(&bar.start));
                 } else {
-                    gap(&mut x, bar.end - cursor, vi, &vals);
+                    gap(&mut x, cursor, bar.end, vi, &vals, &fermatas);
                 }
             }
             if !wrote_voice {
-                let _ = writeln!(
-                    x,
-                    "      <note><rest measure=\"yes\"/><duration>{len}</duration><voice>1</voice></note>"
-                );
+                measure_rest(&mut x, len, fermatas.contains(&bar.start));
             }
             x.push_str("    </measure>\n");
         }
@@ -465,9 +473,23 @@ fn drum_keys(tr: &Track<Tick>) -> Vec<u8> {
     k
 }
 
-/// Silence of `len` units in voice `vi`: rests in the first voice, a
+/// The `<notations>` of a fermata.
+const FERMATA_NOTATIONS: &str = "<notations><fermata type=\"upright\"/></notations>";
+
+/// A whole-measure rest of `len` units in voice 1.
+fn measure_rest(x: &mut String, len: i64, fermata: bool) {
+    let _ = writeln!(
+        x,
+        "      <note><rest measure=\"yes\"/><duration>{len}</duration><voice>1</voice>{}</note>",
+        if fermata { FERMATA_NOTATIONS } else { "" }
+    );
+}
+
+/// Silence from `from` to `to` (grid units) in voice `vi`: rests in the
+/// first voice (a rest starting at a time in `fermatas` gets a fermata), a
 /// `<forward>` in the others.
-fn gap(x: &mut String, len: i64, vi: usize, vals: &[Value]) {
+fn gap(x: &mut String, from: i64, to: i64, vi: usize, vals: &[Value], fermatas: &BTreeSet<i64>) {
+    let len = to - from;
     if len <= 0 {
         return;
     }
@@ -484,6 +506,9 @@ fn gap(x: &mut String, len: i64, vi: usize, vals: &[Value]) {
         let l = v.map_or(left, |v| v.len);
         let _ = write!(x, "      <note><rest/><duration>{l}</duration><voice>1</voice>");
         type_xml(x, v);
+        if fermatas.contains(&(to - left)) {
+            x.push_str(FERMATA_NOTATIONS);
+        }
         x.push_str("</note>\n");
         left -= l;
     }
@@ -515,6 +540,7 @@ struct NoteOut<'a> {
     key: i8,
     drum: Option<String>,
     lyric: Option<&'a str>,
+    fermata: bool,
 }
 
 fn note(x: &mut String, n: NoteOut) {
@@ -551,13 +577,16 @@ fn note(x: &mut String, n: NoteOut) {
     }
     let _ = write!(x, "<voice>{}</voice>", n.voice);
     type_xml(x, n.value);
-    if n.tie_start || n.tie_stop {
+    if n.tie_start || n.tie_stop || n.fermata {
         x.push_str("<notations>");
         if n.tie_stop {
             x.push_str("<tied type=\"stop\"/>");
         }
         if n.tie_start {
             x.push_str("<tied type=\"start\"/>");
+        }
+        if n.fermata {
+            x.push_str("<fermata type=\"upright\"/>");
         }
         x.push_str("</notations>");
     }
