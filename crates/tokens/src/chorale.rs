@@ -18,8 +18,9 @@
 //! Fermatas are read from markers whose text is `fermata` (fugue's
 //! convention, written back by [`SatbGrid::to_score`]). fugue's MusicXML
 //! reader makes one such marker per distinct onset of a note or rest that
-//! carries `<fermata>` (so the step where a fermata chord starts is flagged,
-//! not every step it lasts), and the MusicXML writer writes them back; the
+//! carries `<fermata>`; the grid flags every step of the notes that start
+//! there (as DeepBach's and BachBot's data do), and the MusicXML writer
+//! writes the markers back; the
 //! MIDI reader has no fermatas (only MIDI marker events with that text).
 //! The first key signature is kept; tempos, time signatures, other markers,
 //! velocities and everything else are dropped. All of it is counted in the
@@ -309,8 +310,15 @@ impl SatbGrid {
                 grid.onsets[s as usize][v] = true;
             }
         }
+        // A fermata lasts as long as the notes it sits on: DeepBach's
+        // fermata metadata and BachBot's `(.)` mark every step of the held
+        // chord, not just its first (a fermata on a rest marks that step).
         for s in fermata_steps {
-            grid.fermatas[s as usize] = true;
+            let s = s as usize;
+            let end = grid.fermata_end(s);
+            for flag in &mut grid.fermatas[s..end] {
+                *flag = true;
+            }
         }
         grid.key = score.key_signatures.first().map(|k| Key {
             sharps: k.key,
@@ -328,6 +336,22 @@ impl SatbGrid {
             report.warnings.push(format!("{} tempos dropped", score.tempos.len()));
         }
         Ok((grid, report))
+    }
+
+    /// Where a fermata placed at step `s` ends: a fermata lasts as long as
+    /// the notes that start under it (DeepBach's fermata metadata and
+    /// BachBot's `(.)` mark every step of the held chord); on a step where
+    /// nothing starts, just that step.
+    pub fn fermata_end(&self, s: usize) -> usize {
+        let mut end = s + 1;
+        for v in (0..4).filter(|&v| self.onsets.get(s).is_some_and(|o| o[v])) {
+            let mut t = s + 1;
+            while t < self.steps.len() && self.steps[t][v] == self.steps[s][v] && !self.onsets[t][v] {
+                t += 1;
+            }
+            end = end.max(t);
+        }
+        end.min(self.steps.len().max(s + 1))
     }
 
     /// The grid as a score: four tracks (always, even silent ones) named
@@ -351,16 +375,21 @@ impl SatbGrid {
             }
             score.tracks.push(track);
         }
-        score.markers = self
-            .fermatas
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| **f)
-            .map(|(t, _)| Text {
-                time: t as i64,
-                text: FERMATA_MARKER.to_string(),
-            })
-            .collect();
+        // Markers where `from_score` needs them to flag exactly these steps:
+        // at each span's start, and again wherever the chords marked so far
+        // end inside a span.
+        let mut markers = Vec::new();
+        let mut covered = 0;
+        for t in 0..self.fermatas.len() {
+            if self.fermatas[t] && t >= covered {
+                markers.push(Text {
+                    time: t as i64,
+                    text: FERMATA_MARKER.to_string(),
+                });
+                covered = self.fermata_end(t);
+            }
+        }
+        score.markers = markers;
         if let Some(k) = self.key {
             score.key_signatures.push(KeySignature {
                 time: 0,
@@ -522,7 +551,8 @@ mod tests {
         assert_eq!(g.steps[0], [Some(67), Some(62), Some(59), Some(43)]);
         assert_eq!(g.onsets[4], [true, false, false, true], "soprano re-strikes G4");
         assert_eq!(g.steps[4][1], None, "the alto rests");
-        assert!(g.fermatas[8] && g.fermatas.iter().filter(|f| **f).count() == 1);
+        let flagged: Vec<usize> = (0..g.len()).filter(|&t| g.fermatas[t]).collect();
+        assert_eq!(flagged, (8..16).collect::<Vec<_>>(), "the fermata lasts its chord");
         assert_eq!(
             g.key,
             Some(Key {
