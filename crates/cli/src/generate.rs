@@ -8,7 +8,7 @@ use clap::Args;
 use fugue_models::burn::tensor::Device;
 use fugue_score::io::write_atomic;
 use fugue_score::midi::{write_midi, MidiFormat};
-use fugue_score::{Score, Tempo, Tick};
+use fugue_score::{Score, Tempo, Tick, TimeSignature};
 use fugue_tokens::chorale::SatbGrid;
 use fugue_tokens::serialized_satb;
 use rand::{Rng, SeedableRng};
@@ -142,8 +142,12 @@ fn generate_tokens<M: fugue_models::TokenLm>(
     )?;
     let mut all = primer;
     all.extend(&new);
-    let mut score = tokens_to_score(&recipe.data.encoding, &all)?;
+    let score = tokens_to_score(&recipe.data.encoding, &all)?;
+    // One tick per sixteenth is exact but unusual: DAWs and players expect
+    // a fine grid, a meter and a tempo (the chorales are in common time).
+    let mut score = score.resample(480, None)?;
     score.tempos.push(Tempo::from_qpm(0, CHORALE_QPM));
+    score.time_signatures.push(TimeSignature::new(0, 4, 4));
     Ok((score, new.len()))
 }
 

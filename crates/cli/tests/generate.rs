@@ -56,6 +56,12 @@ fn default_model_writes_midi_wav_and_png_and_repeats_with_a_seed() {
     // 128 tokens are 32 sixteenth-note steps of four voices: two bars.
     let v = info_json(&out);
     assert_eq!(v["tracks"].as_array().unwrap().len(), 4, "{v}");
+    assert_eq!(v["ticks_per_quarter"], 480);
+    assert_eq!(v["time_signatures"][0]["numerator"], 4);
+    assert!(
+        (v["tempos"][0]["qpm"].as_f64().unwrap() - 76.0).abs() < 1e-3,
+        "MIDI stores whole microseconds"
+    );
     let notes = v["notes"].as_u64().unwrap();
     assert!((4..=128).contains(&notes), "{notes} notes");
     let wav = std::fs::read(dir.path().join("piece.wav")).unwrap();
