@@ -286,6 +286,7 @@ fn rnn_nade_learns_what_the_marginals_cannot() {
         pitches: 8,
         rnn: vec![16],
         nade_hidden: 16,
+        dropout: 0.0,
     }
     .init(&d)
     .unwrap_or_else(|e| panic!("{e}"));
