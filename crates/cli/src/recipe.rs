@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use fugue_data::{Content, Dataset, DatasetRef, LoadOptions, Split};
 use fugue_models::burn::tensor::Device;
-use fugue_models::lstm::{LstmLm, LstmLmConfig};
+use fugue_models::lstm::{Cell, LstmLm, LstmLmConfig};
 use fugue_models::music_transformer::{MusicTransformer, MusicTransformerConfig};
 use fugue_models::rnn_nade::{RnnNade, RnnNadeConfig};
 use fugue_score::{Score, Tick};
@@ -64,14 +64,7 @@ pub struct Recipe {
 }
 
 /// Model names `--model` accepts.
-pub const MODEL_NAMES: &[&str] = &[
-    "music-transformer",
-    "vanilla-transformer",
-    "bachbot-lstm",
-    "melody-rnn",
-    "performance-rnn",
-    "rnn-nade",
-];
+pub const MODEL_NAMES: &[&str] = &["music-transformer", "vanilla-transformer", "lstm", "gru", "rnn-nade"];
 
 /// The four Boulanger-Lewandowski benchmarks.
 const BOULANGER: &[&str] = &["jsb", "nottingham", "musedata", "piano-midi"];
@@ -125,11 +118,13 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
                 train,
             }
         }
-        "bachbot-lstm" | "melody-rnn" | "performance-rnn" if token_data => {
-            let config = match model {
-                "bachbot-lstm" => LstmLmConfig::bachbot(vocab),
-                "melody-rnn" => LstmLmConfig::melody_rnn(vocab),
-                _ => LstmLmConfig::performance_rnn(vocab),
+        // A token LSTM/GRU language model on the serialized SATB tokens, at
+        // BachBot's size (3 × 256). Not BachBot, Melody RNN or Performance
+        // RNN themselves: those read their own encodings, not wired here yet.
+        "lstm" | "gru" if token_data => {
+            let config = LstmLmConfig {
+                cell: if model == "gru" { Cell::Gru } else { Cell::Lstm },
+                ..LstmLmConfig::bachbot(vocab)
             };
             Recipe {
                 model: ModelSpec::Lstm(config),
@@ -341,8 +336,8 @@ mod tests {
         for (model, data) in [
             ("music-transformer", "jsb-16th"),
             ("vanilla-transformer", "jsb-16th"),
-            ("bachbot-lstm", "jsb-16th"),
-            ("melody-rnn", "jsb-16th"),
+            ("lstm", "jsb-16th"),
+            ("gru", "jsb-16th"),
             ("rnn-nade", "nottingham"),
         ] {
             let r = default_recipe(model, data).unwrap_or_else(|e| panic!("{e}"));

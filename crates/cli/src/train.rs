@@ -16,7 +16,7 @@ use crate::recipe::{data_root, default_recipe, merge_json, AnyModel, AnyTask, Re
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The network: music-transformer, vanilla-transformer, bachbot-lstm, melody-rnn, performance-rnn, rnn-nade.
+    /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade.
     #[arg(long)]
     pub model: String,
     /// The dataset: jsb-16th (token models); jsb, nottingham, musedata, piano-midi (rnn-nade).
