@@ -49,6 +49,12 @@ pub enum Command {
     Eval(crate::train::EvalArgs),
     /// Make music with the embedded default model or a trained run.
     Generate(crate::generate::GenerateArgs),
+    /// Harmonize a melody: it becomes the soprano, Coconet writes alto, tenor and bass.
+    Harmonize(crate::chorale::HarmonizeArgs),
+    /// Rewrite chosen voices in chosen bars of a four-part chorale; the rest stays as it is.
+    Infill(crate::chorale::InfillArgs),
+    /// Voice-leading report of chorales: parallel fifths/octaves, crossings, ranges, spacing.
+    EvalChorale(crate::chorale::EvalChoraleArgs),
 }
 
 #[derive(Args, Debug)]
@@ -143,6 +149,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => crate::train::run_train(a),
         Command::Eval(a) => crate::train::run_eval(a),
         Command::Generate(a) => crate::generate::run(a),
+        Command::Harmonize(a) => crate::chorale::run_harmonize(a),
+        Command::Infill(a) => crate::chorale::run_infill(a),
+        Command::EvalChorale(a) => crate::chorale::run_eval_chorale(a),
     }
 }
 

@@ -1,7 +1,11 @@
-//! The default model, compiled into the binary so that `fugue generate`
-//! works on a fresh machine with nothing downloaded: a small Music
-//! Transformer trained with fugue on the JSB chorales (16th-note SATB,
-//! serialized). `models/default/README.md` says how it was trained.
+//! The embedded models, compiled into the binary so that `fugue generate`
+//! and `fugue harmonize` work on a fresh machine with nothing downloaded:
+//! - `default`: a small Music Transformer trained with fugue on the JSB
+//!   chorales (16th-note SATB, serialized), `models/default/`;
+//! - `coconet`: a small Coconet trained with fugue on the same chorales,
+//!   the chorale model of `harmonize` and `infill`, `models/coconet/`.
+//!
+//! Each folder's README says how its model was trained.
 
 use std::path::Path;
 
@@ -11,20 +15,34 @@ use fugue_models::weights_from_bytes;
 
 use crate::recipe::{AnyModel, Recipe};
 
-const DEFAULT_RECIPE: &str = include_str!("../../../models/default/run.json");
-const DEFAULT_WEIGHTS: &[u8] = include_bytes!("../../../models/default/model.safetensors");
+/// Name, recipe and weights of each embedded model.
+const MODELS: &[(&str, &str, &[u8])] = &[
+    (
+        "default",
+        include_str!("../../../models/default/run.json"),
+        include_bytes!("../../../models/default/model.safetensors"),
+    ),
+    (
+        "coconet",
+        include_str!("../../../models/coconet/run.json"),
+        include_bytes!("../../../models/coconet/model.safetensors"),
+    ),
+];
 
 /// Names of embedded models.
-pub const EMBEDDED: &[&str] = &["default"];
+pub const EMBEDDED: &[&str] = &["default", "coconet"];
 
 /// The recipe and weights of `name`: an embedded model or a run folder.
 pub fn load_model(name: &str, checkpoint: &str, device: &Device) -> Result<(Recipe, AnyModel)> {
-    if name == "default" {
-        let recipe: Recipe = serde_json::from_str(DEFAULT_RECIPE).context("the embedded recipe is broken")?;
+    if let Some((_, recipe, weights)) = MODELS.iter().find(|(n, _, _)| *n == name) {
+        let recipe: Recipe =
+            serde_json::from_str(recipe).with_context(|| format!("the embedded recipe of `{name}` is broken"))?;
+        let bytes = weights.to_vec();
         let model = match recipe.model.build(device)? {
-            AnyModel::Transformer(m) => AnyModel::Transformer(weights_from_bytes(m, DEFAULT_WEIGHTS.to_vec())?),
-            AnyModel::Lstm(m) => AnyModel::Lstm(weights_from_bytes(m, DEFAULT_WEIGHTS.to_vec())?),
-            AnyModel::Nade(m) => AnyModel::Nade(weights_from_bytes(m, DEFAULT_WEIGHTS.to_vec())?),
+            AnyModel::Transformer(m) => AnyModel::Transformer(weights_from_bytes(m, bytes)?),
+            AnyModel::Lstm(m) => AnyModel::Lstm(weights_from_bytes(m, bytes)?),
+            AnyModel::Nade(m) => AnyModel::Nade(weights_from_bytes(m, bytes)?),
+            AnyModel::Coconet(m) => AnyModel::Coconet(weights_from_bytes(m, bytes)?),
         };
         return Ok((recipe, model));
     }
@@ -36,4 +54,18 @@ pub fn load_model(name: &str, checkpoint: &str, device: &Device) -> Result<(Reci
         );
     }
     crate::train::load_run(path, checkpoint, device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_model_loads() {
+        assert_eq!(EMBEDDED, MODELS.iter().map(|m| m.0).collect::<Vec<_>>().as_slice());
+        let device = fugue_models::device("cpu", false).unwrap_or_else(|e| panic!("{e}"));
+        for name in EMBEDDED {
+            load_model(name, "best", &device).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        }
+    }
 }

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use fugue_data::{Content, Dataset, DatasetRef, LoadOptions, Split};
 use fugue_models::burn::tensor::Device;
+use fugue_models::coconet::{Coconet, CoconetConfig};
 use fugue_models::lstm::{Cell, LstmLm, LstmLmConfig};
 use fugue_models::music_transformer::{MusicTransformer, MusicTransformerConfig};
 use fugue_models::rnn_nade::{RnnNade, RnnNadeConfig};
 use fugue_score::{Score, Tick};
 use fugue_tokens::serialized_satb;
-use fugue_train::{FrameTask, OptimizerConfig, Schedule, TokenTask, TrainConfig};
+use fugue_train::{CoconetTask, FrameTask, OptimizerConfig, Schedule, TokenTask, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 /// The network and its hyperparameters.
@@ -23,6 +24,7 @@ pub enum ModelSpec {
     MusicTransformer(MusicTransformerConfig),
     Lstm(LstmLmConfig),
     RnnNade(RnnNadeConfig),
+    Coconet(CoconetConfig),
 }
 
 /// How pieces become model inputs.
@@ -38,6 +40,10 @@ pub enum Encoding {
         pitches: usize,
         frame_quarters: f64,
     },
+    /// Coconet's input: each voice's pitch (MIDI 36..=81) per step, the
+    /// 16th-note grid kept as is (`steps_per_quarter: 4`) or subsampled
+    /// (2: eighths, 1: quarters, as the paper's coarser resolutions).
+    CoconetRoll { steps_per_quarter: u32 },
 }
 
 /// The data a run trains on.
@@ -64,7 +70,14 @@ pub struct Recipe {
 }
 
 /// Model names `--model` accepts.
-pub const MODEL_NAMES: &[&str] = &["music-transformer", "vanilla-transformer", "lstm", "gru", "rnn-nade"];
+pub const MODEL_NAMES: &[&str] = &[
+    "music-transformer",
+    "vanilla-transformer",
+    "lstm",
+    "gru",
+    "rnn-nade",
+    "coconet",
+];
 
 /// The four Boulanger-Lewandowski benchmarks.
 const BOULANGER: &[&str] = &["jsb", "nottingham", "musedata", "piano-midi"];
@@ -138,6 +151,32 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
                 train: default_train(3000, 2e-3, 5.0),
             }
         }
+        // Coconet at CPU size (12 layers × 48 filters; `CoconetConfig::paper`
+        // is 64 × 128), batches of 10 crops (the paper: 20) of 64 steps.
+        // Adam at 2e-3 with warmup and cosine decay instead of Magenta's
+        // 2^-4 halved on plateaus: a fixed schedule keeps resume exact.
+        "coconet" if token_data => {
+            let mut train = default_train(3000, 2e-3, 5.0);
+            train.schedule = Schedule::WarmupCosine {
+                lr: 2e-3,
+                warmup: 200,
+                total: 3000,
+                final_fraction: 0.05,
+            };
+            train.eval_every = 250;
+            train.patience = Some(6);
+            Recipe {
+                model: ModelSpec::Coconet(CoconetConfig::small()),
+                data: DataSpec {
+                    name: data.into(),
+                    encoding: Encoding::CoconetRoll { steps_per_quarter: 4 },
+                    batch_size: 10,
+                    seq_len: 64,
+                    eval_batches: Some(10),
+                },
+                train,
+            }
+        }
         "rnn-nade" if boulanger => {
             let frame_quarters = if data == "jsb" { 1.0 } else { 0.5 };
             let mut train = default_train(4000, 1e-3, 5.0);
@@ -160,7 +199,7 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         }
         m if !MODEL_NAMES.contains(&m) => bail!("unknown model `{m}` (known: {})", MODEL_NAMES.join(", ")),
         m => bail!(
-            "model `{m}` does not train on `{data}`: token models read `jsb-16th`, rnn-nade reads {}",
+            "model `{m}` does not train on `{data}`: token models and coconet read `jsb-16th`, rnn-nade reads {}",
             BOULANGER.join(", ")
         ),
     };
@@ -191,6 +230,7 @@ pub enum AnyModel {
     Transformer(MusicTransformer),
     Lstm(LstmLm),
     Nade(RnnNade),
+    Coconet(Coconet),
 }
 
 impl ModelSpec {
@@ -199,6 +239,7 @@ impl ModelSpec {
             ModelSpec::MusicTransformer(c) => AnyModel::Transformer(c.init(device)?),
             ModelSpec::Lstm(c) => AnyModel::Lstm(c.init(device)?),
             ModelSpec::RnnNade(c) => AnyModel::Nade(c.init(device)?),
+            ModelSpec::Coconet(c) => AnyModel::Coconet(c.init(device)?),
         })
     }
 }
@@ -207,6 +248,7 @@ impl ModelSpec {
 pub enum AnyTask {
     Tokens(TokenTask),
     Frames(FrameTask),
+    Coconet(CoconetTask),
 }
 
 /// The pieces of one split as the model family reads them.
@@ -238,6 +280,25 @@ impl DataSpec {
                     encode(Split::Test)?,
                     serialized_satb::START,
                     serialized_satb::PAD,
+                    self.batch_size,
+                    self.seq_len,
+                )))
+            }
+            Encoding::CoconetRoll { steps_per_quarter } => {
+                let every = coconet_stride(*steps_per_quarter)?;
+                let cells = |split| -> Result<Vec<fugue_train::orderless::Cells>> {
+                    split_pieces(&dataset, split)
+                        .map(|c| match c {
+                            Content::Grid(g) => grid_cells(&g.steps, every),
+                            _ => bail!("dataset `{}` is not a set of SATB grids", self.name),
+                        })
+                        .collect()
+                };
+                Ok(AnyTask::Coconet(CoconetTask::new(
+                    cells(Split::Train)?,
+                    cells(Split::Valid)?,
+                    cells(Split::Test)?,
+                    fugue_tokens::coconet::PITCHES,
                     self.batch_size,
                     self.seq_len,
                 )))
@@ -277,8 +338,46 @@ impl DataSpec {
 pub fn tokens_to_score(encoding: &Encoding, ids: &[u32]) -> Result<Score<Tick>> {
     match encoding {
         Encoding::SerializedSatb => Ok(serialized_satb::decode(ids, 4).to_score()),
-        Encoding::PianoRoll { .. } => bail!("a piano-roll model does not produce tokens"),
+        Encoding::PianoRoll { .. } | Encoding::CoconetRoll { .. } => {
+            bail!("a piano-roll model does not produce tokens")
+        }
     }
+}
+
+/// Every how many 16th steps a Coconet encoding samples the grid.
+pub fn coconet_stride(steps_per_quarter: u32) -> Result<usize> {
+    match steps_per_quarter {
+        4 => Ok(1),
+        2 => Ok(2),
+        1 => Ok(4),
+        n => bail!("coconet steps_per_quarter {n}: the 16th-note data gives 4, 2 or 1"),
+    }
+}
+
+/// SATB MIDI pitches (every `every`-th step) as Coconet's pitch indices;
+/// a pitch outside 36..=81 is an error naming its step and voice.
+pub fn grid_cells(steps: &[[Option<u8>; 4]], every: usize) -> Result<fugue_train::orderless::Cells> {
+    use fugue_tokens::coconet::{HIGHEST_PITCH, LOWEST_PITCH};
+    steps
+        .iter()
+        .enumerate()
+        .step_by(every.max(1))
+        .map(|(t, cell)| {
+            let mut out = [None; 4];
+            for (v, p) in cell.iter().enumerate() {
+                if let Some(p) = *p {
+                    if !(LOWEST_PITCH..=HIGHEST_PITCH).contains(&p) {
+                        bail!(
+                            "step {t}, {}: pitch {p} is outside Coconet's range {LOWEST_PITCH}..={HIGHEST_PITCH}",
+                            fugue_tokens::chorale::VOICE_NAMES[v]
+                        );
+                    }
+                    out[v] = Some(p - LOWEST_PITCH);
+                }
+            }
+            Ok(out)
+        })
+        .collect()
 }
 
 /// Piano-roll frames (pitch indices) back into a one-track score; a pitch
@@ -339,6 +438,7 @@ mod tests {
             ("lstm", "jsb-16th"),
             ("gru", "jsb-16th"),
             ("rnn-nade", "nottingham"),
+            ("coconet", "jsb-16th"),
         ] {
             let r = default_recipe(model, data).unwrap_or_else(|e| panic!("{e}"));
             let text = serde_json::to_string(&r).unwrap_or_else(|e| panic!("{e}"));

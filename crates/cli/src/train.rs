@@ -12,14 +12,14 @@ use fugue_score::io::write_atomic;
 use fugue_train::{checkpoint, evaluate, Event, Split, Task};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::recipe::{data_root, default_recipe, merge_json, AnyModel, AnyTask, Recipe};
+use crate::recipe::{data_root, default_recipe, merge_json, AnyModel, AnyTask, ModelSpec, Recipe};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade.
+    /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade, coconet.
     #[arg(long)]
     pub model: String,
-    /// The dataset: jsb-16th (token models); jsb, nottingham, musedata, piano-midi (rnn-nade).
+    /// The dataset: jsb-16th (token models, coconet); jsb, nottingham, musedata, piano-midi (rnn-nade).
     #[arg(long)]
     pub data: String,
     /// JSON merged over the default recipe (keys `model.config`, `data`, `train`).
@@ -68,6 +68,15 @@ pub struct EvalArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Coconet: the orderless estimate (random masks, as in validation)
+    /// instead of the exact chronological NLL.
+    #[arg(long)]
+    pub orderless: bool,
+    /// Coconet's chronological NLL on the split's first N pieces only (it
+    /// runs one network pass per note: the whole JSB test set takes about
+    /// an hour on 2 CPU cores with the small model).
+    #[arg(long)]
+    pub pieces: Option<usize>,
 }
 
 /// Reads `run.json` of a run folder.
@@ -186,6 +195,9 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         (AnyModel::Nade(m), AnyTask::Frames(task)) => {
             fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
         }
+        (AnyModel::Coconet(m), AnyTask::Coconet(task)) => {
+            fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
+        }
         _ => bail!("the recipe pairs a model with data it cannot read"),
     };
     if let Some(bar) = bar {
@@ -215,6 +227,7 @@ pub fn load_run(run: &Path, which: &str, device: &Device) -> Result<(Recipe, Any
         AnyModel::Transformer(m) => AnyModel::Transformer(checkpoint::load_model(&dir, m)?),
         AnyModel::Lstm(m) => AnyModel::Lstm(checkpoint::load_model(&dir, m)?),
         AnyModel::Nade(m) => AnyModel::Nade(checkpoint::load_model(&dir, m)?),
+        AnyModel::Coconet(m) => AnyModel::Coconet(checkpoint::load_model(&dir, m)?),
     };
     Ok((recipe, model))
 }
@@ -229,23 +242,55 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
     let device = fugue_models::device(&a.device, false)?;
     let (recipe, model) = load_run(&a.run, &a.checkpoint, &device)?;
     let task = recipe.data.load(&data_root(a.data_root.as_deref()))?;
-    let (value, units, unit) = match (&model, &task) {
-        (AnyModel::Transformer(m), AnyTask::Tokens(t)) => nll(m, t, split, &device),
-        (AnyModel::Lstm(m), AnyTask::Tokens(t)) => nll(m, t, split, &device),
-        (AnyModel::Nade(m), AnyTask::Frames(t)) => nll(m, t, split, &device),
+    if a.pieces.is_some() && (a.orderless || !matches!(task, AnyTask::Coconet(_))) {
+        bail!("--pieces applies to Coconet's chronological NLL only");
+    }
+    // Coconet's chronological likelihood also has a per-frame figure
+    // (all voices of a step), the unit of the paper's framewise table.
+    let mut per_frame: Option<(f64, usize)> = None;
+    let mut order = None;
+    let (value, units, unit) = match (&model, &task, &recipe.model) {
+        (AnyModel::Transformer(m), AnyTask::Tokens(t), _) => nll(m, t, split, &device),
+        (AnyModel::Lstm(m), AnyTask::Tokens(t), _) => nll(m, t, split, &device),
+        (AnyModel::Nade(m), AnyTask::Frames(t), _) => nll(m, t, split, &device),
+        (AnyModel::Coconet(m), AnyTask::Coconet(t), _) if a.orderless => {
+            order = Some("orderless");
+            nll(m, t, split, &device)
+        }
+        (AnyModel::Coconet(m), AnyTask::Coconet(t), ModelSpec::Coconet(config)) => {
+            order = Some("chronological");
+            let pieces = t.split(split);
+            let pieces = &pieces[..a.pieces.unwrap_or(pieces.len()).min(pieces.len())];
+            let (total, notes) = fugue_train::chronological_nll(m, pieces, config.receptive_radius(), 64, &device);
+            let frames: usize = pieces.iter().map(Vec::len).sum();
+            per_frame = Some((total / frames.max(1) as f64, frames));
+            (total / notes.max(1) as f64, notes, "note")
+        }
         _ => bail!("the recipe pairs a model with data it cannot read"),
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::json!({"run": a.run, "dataset": recipe.data.name, "split": split.name(), "nll": value, "unit": format!("nats/{unit}"), "count": units})
-        );
+        let mut out = serde_json::json!({"run": a.run, "dataset": recipe.data.name, "split": split.name(), "nll": value, "unit": format!("nats/{unit}"), "count": units});
+        if let Some(order) = order {
+            out["order"] = order.into();
+        }
+        if let Some(n) = a.pieces {
+            out["pieces"] = n.into();
+        }
+        if let Some((nll, frames)) = per_frame {
+            out["frame_nll"] = nll.into();
+            out["frames"] = frames.into();
+        }
+        println!("{out}");
     } else {
+        let order = order.map(|o| format!(" ({o})")).unwrap_or_default();
         println!(
-            "{} {} NLL {value:.4} nats/{unit} over {units} {unit}s",
+            "{} {} NLL{order} {value:.4} nats/{unit} over {units} {unit}s",
             recipe.data.name,
             split.name()
         );
+        if let Some((nll, frames)) = per_frame {
+            println!("  = {nll:.4} nats/frame over {frames} frames");
+        }
     }
     Ok(())
 }

@@ -8,7 +8,10 @@
 //!   `bench/muspy_parity.py`);
 //! - [`distribution`]: per-feature comparisons of a generated set with a
 //!   reference set (overlapping area and KL divergence of kernel density
-//!   estimates, as in Yang & Lerch 2018).
+//!   estimates, as in Yang & Lerch 2018);
+//! - [`voice_leading`]: four-part voice-leading rule violations of chorales
+//!   (parallel fifths and octaves, crossings, ranges, spacing), as papers on
+//!   DeepBach, Coconet and BachBot count them to compare a model with Bach.
 //!
 //! [`MetricSet::of`] computes every metric of one score under muspy's names,
 //! the object `fugue metrics FILE --json` prints.
@@ -30,6 +33,7 @@
 
 pub mod distribution;
 pub mod metrics;
+pub mod voice_leading;
 
 use fugue_score::{Score, Tick};
 use metrics::Meter;

@@ -9,6 +9,7 @@
 //! Backends are chosen at run time ([`device`]): burn's `flex` CPU backend
 //! always, `cuda` when the crate is built with the `cuda` feature.
 
+pub mod coconet;
 pub mod layers;
 pub mod lstm;
 pub mod music_transformer;

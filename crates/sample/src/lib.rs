@@ -8,6 +8,8 @@
 //! mask logits (set them to `-inf`): a grammar, fixed notes, a vocabulary
 //! restriction — the loop does not need to know which.
 
+pub mod gibbs;
+
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use fugue_models::TokenLm;
 use rand::{Rng, SeedableRng};

@@ -8,6 +8,7 @@
 
 pub mod checkpoint;
 pub mod optim;
+pub mod orderless;
 pub mod schedule;
 pub mod tasks;
 pub mod trainer;
@@ -15,6 +16,7 @@ pub mod trainer;
 use std::path::PathBuf;
 
 pub use optim::{Optimizer, OptimizerConfig};
+pub use orderless::{chronological_nll, CoconetTask};
 pub use schedule::Schedule;
 pub use tasks::{FrameTask, Split, Task, TokenTask};
 pub use trainer::{evaluate, train, Event, Outcome, TrainConfig};

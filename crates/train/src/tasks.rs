@@ -43,13 +43,13 @@ pub fn step_rng(seed: u64, step: u64, purpose: u64) -> ChaCha8Rng {
 }
 
 /// Picks a piece with probability proportional to its length.
-fn pick(cumulative: &[usize], rng: &mut ChaCha8Rng) -> usize {
+pub(crate) fn pick(cumulative: &[usize], rng: &mut ChaCha8Rng) -> usize {
     let total = cumulative.last().copied().unwrap_or(0).max(1);
     let x = rng.random_range(0..total);
     cumulative.partition_point(|&c| c <= x)
 }
 
-fn cumulative(lengths: impl Iterator<Item = usize>) -> Vec<usize> {
+pub(crate) fn cumulative(lengths: impl Iterator<Item = usize>) -> Vec<usize> {
     let mut acc = 0;
     lengths
         .map(|l| {

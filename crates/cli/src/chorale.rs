@@ -1,0 +1,578 @@
+//! The chorale doors: `fugue harmonize` (a melody becomes the soprano of a
+//! four-part chorale), `fugue infill` (regenerate chosen voices in chosen
+//! bars) and `fugue eval-chorale` (a voice-leading report).
+//!
+//! Both generators fill a region of the 16th-note SATB grid with Coconet
+//! ([`fugue_sample::gibbs`]); everything outside the region is copied from
+//! the input cell by cell. The output has one track per voice, soprano
+//! first, at 480 ticks per quarter, with the input's tempos, meters and
+//! keys (76 qpm and 4/4 when it has none).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use fugue_data::{Content, DatasetRef, LoadOptions, Split};
+use fugue_eval::voice_leading::{self, VoiceLeading};
+use fugue_models::burn::tensor::Device;
+use fugue_models::coconet::Coconet;
+use fugue_sample::gibbs::{fill, FillConfig, FillStrategy};
+use fugue_score::io::write_atomic;
+use fugue_score::midi::{write_midi, MidiFormat};
+use fugue_score::{Score, Tempo, Tick, TimeSignature, Track};
+use fugue_tokens::chorale::{SatbGrid, VOICE_NAMES};
+use fugue_tokens::coconet::LOWEST_PITCH;
+
+use crate::recipe::{coconet_stride, data_root, grid_cells, AnyModel, Encoding};
+
+/// Quarter notes per minute when the input has no tempo.
+const DEFAULT_QPM: f64 = 76.0;
+/// Ticks per quarter of every file written here.
+const TPQ: u16 = 480;
+
+/// How the region is drawn (shared by harmonize and infill).
+#[derive(Args, Debug, Clone)]
+pub struct FillArgs {
+    /// `coconet` (the embedded chorale model) or a Coconet run folder.
+    #[arg(long, default_value = "coconet")]
+    pub model: String,
+    /// Seed (default: from the clock, printed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Gibbs steps: network passes, each redrawing an annealed random block
+    /// of the cells. 96 by default, fugue's choice for speed (each cell is
+    /// still redrawn ~40 times under the annealed schedule); `0` runs the
+    /// paper's one step per cell to write.
+    #[arg(long, default_value_t = 96)]
+    pub gibbs_steps: usize,
+    /// Orderless-NADE ancestral sampling (one cell per pass) instead of Gibbs.
+    #[arg(long)]
+    pub ancestral: bool,
+    /// Softmax temperature of every draw.
+    #[arg(long, default_value_t = 0.99)]
+    pub temperature: f64,
+    /// Which checkpoint of a run folder: best or last.
+    #[arg(long, default_value = "best")]
+    pub checkpoint: String,
+    /// Also write a WAV (built-in synthesizer) next to the MIDI file.
+    #[arg(long)]
+    pub wav: bool,
+    /// Also write a piano-roll PNG next to the MIDI file.
+    #[arg(long)]
+    pub png: bool,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct HarmonizeArgs {
+    /// The melody (.mid, .musicxml/.xml/.mxl or .abc): the highest note of
+    /// its first track with notes, on the 16th-note grid, becomes the soprano.
+    pub melody: Option<PathBuf>,
+    /// Harmonize the soprano of every chorale of this dataset's split
+    /// instead (e.g. `jsb-16th`); OUTPUT is then a folder.
+    #[arg(long, conflicts_with = "melody")]
+    pub data: Option<String>,
+    /// The split for --data.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Where datasets live (else $FUGUE_DATA, else ../shared/data).
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// The MIDI file to write (a folder with --data).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub fill: FillArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct InfillArgs {
+    /// A four-track chorale (soprano, alto, tenor, bass).
+    pub input: PathBuf,
+    /// Voices to rewrite, comma-separated: soprano, alto, tenor, bass (or s, a, t, b). Default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub voices: Vec<String>,
+    /// Bars to rewrite, 1-based and inclusive: `3-5` or `4`. Default: all.
+    #[arg(long)]
+    pub bars: Option<String>,
+    /// The MIDI file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub fill: FillArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalChoraleArgs {
+    /// Four-track chorale files, or folders of them.
+    pub files: Vec<PathBuf>,
+    /// Report on a dataset's chorales instead (e.g. `jsb-16th`: Bach's own rate).
+    #[arg(long)]
+    pub data: Option<String>,
+    /// The split for --data.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    #[arg(long)]
+    pub data_root: Option<PathBuf>,
+    /// Print JSON (totals, rates and one entry per file).
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn read_score(path: &Path) -> Result<Score<Tick>> {
+    if !path.is_file() {
+        bail!("{}: no such file", path.display());
+    }
+    let read = crate::cmd::ReadArgs {
+        strict: false,
+        grace_notes: false,
+        no_repeats: false,
+        tune: None,
+    };
+    Ok(crate::cmd::load(path, &read)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .score)
+}
+
+/// The chorale model: the embedded one or a Coconet run.
+fn load_coconet(name: &str, checkpoint: &str, device: &Device) -> Result<(Coconet, usize)> {
+    let (recipe, model) = crate::embedded::load_model(name, checkpoint, device)?;
+    match (model, &recipe.data.encoding) {
+        (AnyModel::Coconet(m), Encoding::CoconetRoll { steps_per_quarter }) => {
+            if *steps_per_quarter != 4 {
+                bail!(
+                    "model `{name}` works on {steps_per_quarter} steps per quarter; the chorale doors need 16ths (4)"
+                );
+            }
+            Ok((m, coconet_stride(*steps_per_quarter)?))
+        }
+        _ => bail!("model `{name}` is not a Coconet model (harmonize and infill need one)"),
+    }
+}
+
+fn seed_of(fill: &FillArgs) -> u64 {
+    fill.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() % 100_000)
+    })
+}
+
+fn fill_config(fill: &FillArgs, seed: u64) -> FillConfig {
+    FillConfig {
+        strategy: if fill.ancestral {
+            FillStrategy::Ancestral
+        } else {
+            match FillStrategy::gibbs() {
+                FillStrategy::Gibbs { pmin, pmax, alpha, .. } => FillStrategy::Gibbs {
+                    steps: (fill.gibbs_steps > 0).then_some(fill.gibbs_steps),
+                    pmin,
+                    pmax,
+                    alpha,
+                },
+                other => other,
+            }
+        },
+        temperature: fill.temperature,
+        seed,
+    }
+}
+
+/// Fills `region` of `grid` and returns the new grid: cells outside the
+/// region keep their pitch and onset; inside, a note starts where the
+/// pitch changes or the region begins. A held note that enters the region
+/// is cut at the region's edge; one that leaves it goes on held only if the
+/// drawn cell before it has its pitch (else it starts at the edge).
+fn fill_grid(
+    model: &Coconet,
+    grid: &SatbGrid,
+    region: &[[bool; 4]],
+    config: &FillConfig,
+    device: &Device,
+) -> Result<SatbGrid> {
+    let mut cells = grid_cells(&grid.steps, 1)?;
+    for (cell, r) in cells.iter_mut().zip(region) {
+        for v in 0..4 {
+            if r[v] {
+                cell[v] = None;
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let stats = fill(model, &mut cells, region, config, device)?;
+    eprintln!(
+        "{} network passes, {} draws in {:.1} s",
+        stats.passes,
+        stats.draws,
+        started.elapsed().as_secs_f64()
+    );
+    let mut out = grid.clone();
+    for t in 0..out.len() {
+        for v in 0..4 {
+            if region[t][v] {
+                out.steps[t][v] = cells[t][v].map(|p| p + LOWEST_PITCH);
+            }
+        }
+    }
+    for (t, r) in region.iter().enumerate() {
+        for (v, &inside) in r.iter().enumerate() {
+            let before = if t == 0 { None } else { out.steps[t - 1][v] };
+            let edge = t == 0 || region[t - 1][v] != inside;
+            if inside || edge {
+                // Inside: a change of pitch starts a note, and so does the
+                // region's edge; outside at the edge: the held note goes on
+                // only if the pitch before it is still its pitch.
+                out.onsets[t][v] = out.steps[t][v].is_some()
+                    && (before != out.steps[t][v] || (inside && edge) || (!inside && grid.onsets[t][v]));
+            }
+        }
+    }
+    out.validate()?;
+    Ok(out)
+}
+
+/// The grid as a 480-tpq score with `meta`'s tempos, meters and keys.
+fn grid_score(grid: &SatbGrid, meta: Option<&Score<Tick>>) -> Result<Score<Tick>> {
+    let mut score = grid.to_score().resample(TPQ, None)?;
+    let meta = meta.map(|m| m.resample(TPQ, None)).transpose()?;
+    score.tempos = meta.as_ref().map(|m| m.tempos.clone()).unwrap_or_default();
+    if score.tempos.is_empty() {
+        score.tempos.push(Tempo::from_qpm(0, DEFAULT_QPM));
+    }
+    score.time_signatures = meta.as_ref().map(|m| m.time_signatures.clone()).unwrap_or_default();
+    if score.time_signatures.is_empty() {
+        score.time_signatures.push(TimeSignature::new(0, 4, 4));
+    }
+    if let Some(m) = &meta {
+        if !m.key_signatures.is_empty() {
+            score.key_signatures = m.key_signatures.clone();
+        }
+    }
+    Ok(score)
+}
+
+fn check_outputs(output: &Path, fill: &FillArgs) -> Result<Vec<PathBuf>> {
+    if output
+        .extension()
+        .is_none_or(|e| !(e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")))
+    {
+        bail!("{}: the output must be a .mid file", output.display());
+    }
+    let all: Vec<PathBuf> = std::iter::once(output.to_path_buf())
+        .chain(
+            [(fill.wav, "wav"), (fill.png, "png")]
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, e)| output.with_extension(e)),
+        )
+        .collect();
+    if !fill.force {
+        for p in &all {
+            if p.exists() {
+                bail!("{}: already exists (use --force to overwrite)", p.display());
+            }
+        }
+    }
+    Ok(all)
+}
+
+fn write_outputs(score: &Score<Tick>, output: &Path, fill: &FillArgs) -> Result<()> {
+    write_atomic(output, &write_midi(score, MidiFormat::Type1)?, fill.force)?;
+    println!("wrote {} ({} notes)", output.display(), score.note_count());
+    if fill.png {
+        let path = output.with_extension("png");
+        write_atomic(&path, &crate::roll::render(score, 1200, 400, None, None)?, fill.force)?;
+        println!("wrote {}", path.display());
+    }
+    if fill.wav {
+        let path = output.with_extension("wav");
+        let audio = fugue_audio::render(score, &fugue_audio::RenderOptions::default())?;
+        fugue_audio::write_wav(&path, &audio, fill.force)?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// The soprano line of a melody file: the highest note of its first track
+/// with notes, on the 16th grid (repeated notes stay repeated).
+fn melody_grid(score: &Score<Tick>, path: &Path) -> Result<SatbGrid> {
+    let Some(track) = score.tracks.iter().find(|t| !t.notes.is_empty()) else {
+        bail!("{}: no notes to harmonize", path.display());
+    };
+    let mut four = Score::new(score.ticks_per_quarter);
+    four.tracks.push(track.clone());
+    for name in &VOICE_NAMES[1..] {
+        four.tracks.push(Track::new(*name, 0, 0));
+    }
+    four.key_signatures = score.key_signatures.clone();
+    four.markers = score.markers.clone();
+    let (grid, _) = SatbGrid::from_score(&four, 4).with_context(|| format!("{}: not a melody", path.display()))?;
+    grid_cells(&grid.steps, 1).with_context(|| format!("{}: the melody", path.display()))?;
+    Ok(grid)
+}
+
+fn harmonize_grid(model: &Coconet, soprano: &SatbGrid, config: &FillConfig, device: &Device) -> Result<SatbGrid> {
+    let region: Vec<[bool; 4]> = vec![[false, true, true, true]; soprano.len()];
+    fill_grid(model, soprano, &region, config, device)
+}
+
+pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
+    let seed = seed_of(&a.fill);
+    let device = fugue_models::device("cpu", false)?;
+    if let Some(data) = &a.data {
+        // Every chorale of a split: its soprano harmonized, one file each.
+        let split = Split::parse(&a.split).with_context(|| format!("unknown split `{}`", a.split))?;
+        let what = DatasetRef::parse(data)?;
+        let dataset = fugue_data::load(&what, &data_root(a.data_root.as_deref()), &LoadOptions::default())?;
+        if a.output.exists() && !a.output.is_dir() {
+            bail!("{}: --data writes a folder, and this is a file", a.output.display());
+        }
+        std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
+        let (model, _) = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
+        let mut done = 0;
+        for (i, piece) in dataset.split(split).enumerate() {
+            let Content::Grid(bach) = &piece.content else {
+                bail!("dataset `{data}` is not a set of SATB grids");
+            };
+            let out = a.output.join(format!("{:03}.mid", i));
+            if out.exists() && !a.fill.force {
+                bail!("{}: already exists (use --force to overwrite)", out.display());
+            }
+            let mut soprano = bach.clone();
+            for cell in soprano.steps.iter_mut() {
+                cell[1..].fill(None);
+            }
+            for onset in soprano.onsets.iter_mut() {
+                onset[1..].fill(false);
+            }
+            let config = fill_config(&a.fill, seed.wrapping_add(i as u64));
+            let grid = harmonize_grid(&model, &soprano, &config, &device)?;
+            write_atomic(
+                &out,
+                &write_midi(&grid_score(&grid, None)?, MidiFormat::Type1)?,
+                a.fill.force,
+            )?;
+            done += 1;
+        }
+        println!(
+            "harmonized {done} chorales of {data} {} into {} (seed {seed})",
+            a.split,
+            a.output.display()
+        );
+        return Ok(());
+    }
+    let Some(melody) = &a.melody else {
+        bail!("give a melody file, or --data NAME to harmonize a dataset's sopranos");
+    };
+    check_outputs(&a.output, &a.fill)?;
+    let score = read_score(melody)?;
+    let soprano = melody_grid(&score, melody)?;
+    let (model, _) = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
+    let grid = harmonize_grid(&model, &soprano, &fill_config(&a.fill, seed), &device)?;
+    write_outputs(&grid_score(&grid, Some(&score))?, &a.output, &a.fill)?;
+    println!("seed {seed}");
+    Ok(())
+}
+
+/// `3-5` or `4` as a 1-based inclusive range.
+fn parse_bars(s: &str) -> Result<(usize, usize)> {
+    let parse = |x: &str| -> Result<usize> {
+        x.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n >= 1)
+            .with_context(|| format!("--bars {s}: `{x}` is not a bar number (1, 2, …)"))
+    };
+    let (a, b) = match s.split_once('-') {
+        Some((a, b)) => (parse(a)?, parse(b)?),
+        None => (parse(s)?, parse(s)?),
+    };
+    if b < a {
+        bail!("--bars {s}: the range runs backwards");
+    }
+    Ok((a, b))
+}
+
+fn parse_voice(s: &str) -> Result<usize> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "s" | "soprano" => Ok(0),
+        "a" | "alto" => Ok(1),
+        "t" | "tenor" => Ok(2),
+        "b" | "bass" => Ok(3),
+        other => bail!("--voices: unknown voice `{other}` (soprano, alto, tenor, bass)"),
+    }
+}
+
+/// The cells to rewrite: `voices` × the steps of `bars` (bars of the first
+/// meter, counted from the start of the piece).
+fn infill_region(
+    score: &Score<Tick>,
+    steps: usize,
+    voices: &[usize],
+    bars: Option<(usize, usize)>,
+) -> Result<Vec<[bool; 4]>> {
+    let bar_steps = score.time_signatures.first().map_or(16, |ts| {
+        usize::from(ts.numerator) * 16 / usize::from(ts.denominator.max(1))
+    });
+    let bar_steps = bar_steps.max(1);
+    let span = match bars {
+        Some((a, b)) => {
+            let bars_in_piece = steps.div_ceil(bar_steps);
+            if a > bars_in_piece {
+                bail!("--bars {a}-{b}: the piece has {bars_in_piece} bars");
+            }
+            ((a - 1) * bar_steps)..(b * bar_steps).min(steps)
+        }
+        None => 0..steps,
+    };
+    let voices: Vec<usize> = if voices.is_empty() {
+        vec![0, 1, 2, 3]
+    } else {
+        voices.to_vec()
+    };
+    Ok((0..steps)
+        .map(|t| std::array::from_fn(|v| span.contains(&t) && voices.contains(&v)))
+        .collect())
+}
+
+pub fn run_infill(a: InfillArgs) -> Result<()> {
+    check_outputs(&a.output, &a.fill)?;
+    let seed = seed_of(&a.fill);
+    let score = read_score(&a.input)?;
+    let (grid, _) = SatbGrid::from_score(&score, 4)
+        .with_context(|| format!("{}: infill needs a chorale of four tracks", a.input.display()))?;
+    grid_cells(&grid.steps, 1).with_context(|| format!("{}", a.input.display()))?;
+    let voices = a.voices.iter().map(|v| parse_voice(v)).collect::<Result<Vec<_>>>()?;
+    let bars = a.bars.as_deref().map(parse_bars).transpose()?;
+    let region = infill_region(&score, grid.len(), &voices, bars)?;
+    let device = fugue_models::device("cpu", false)?;
+    let (model, _) = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
+    let out = fill_grid(&model, &grid, &region, &fill_config(&a.fill, seed), &device)?;
+    write_outputs(&grid_score(&out, Some(&score))?, &a.output, &a.fill)?;
+    println!("seed {seed}");
+    Ok(())
+}
+
+fn chorale_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot list {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    f.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        ["mid", "midi", "musicxml", "xml", "mxl"].contains(&e.to_ascii_lowercase().as_str())
+                    })
+                })
+                .collect();
+            inside.sort();
+            out.extend(inside);
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            bail!("{}: no such file or folder", p.display());
+        }
+    }
+    Ok(out)
+}
+
+pub fn run_eval_chorale(a: EvalChoraleArgs) -> Result<()> {
+    let mut reports: Vec<(String, VoiceLeading)> = Vec::new();
+    if let Some(data) = &a.data {
+        let split = Split::parse(&a.split).with_context(|| format!("unknown split `{}`", a.split))?;
+        let what = DatasetRef::parse(data)?;
+        let dataset = fugue_data::load(&what, &data_root(a.data_root.as_deref()), &LoadOptions::default())?;
+        for piece in dataset.split(split) {
+            let Content::Grid(g) = &piece.content else {
+                bail!("dataset `{data}` is not a set of SATB grids");
+            };
+            reports.push((piece.id.clone(), voice_leading::report(&g.steps, &g.onsets)?));
+        }
+    }
+    for path in chorale_files(&a.files)? {
+        let score = read_score(&path)?;
+        let (grid, _) =
+            SatbGrid::from_score(&score, 4).with_context(|| format!("{}: not a four-voice chorale", path.display()))?;
+        let r = voice_leading::report(&grid.steps, &grid.onsets).with_context(|| format!("{}", path.display()))?;
+        reports.push((path.display().to_string(), r));
+    }
+    if reports.is_empty() {
+        bail!("nothing to report on: give chorale files or folders, or --data NAME");
+    }
+    let total: VoiceLeading = reports.iter().map(|(_, r)| r).sum();
+    let rates = total.rates();
+    if a.json {
+        let files: Vec<_> = reports
+            .iter()
+            .map(|(name, r)| serde_json::json!({"file": name, "report": r}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({"chorales": reports.len(), "total": total, "rates": rates, "files": files})
+        );
+        return Ok(());
+    }
+    println!(
+        "{} chorales: {} notes, {} sonorities, {} transitions",
+        reports.len(),
+        total.notes,
+        total.sonorities,
+        total.transitions
+    );
+    println!(
+        "parallel fifths  {:>6}  ({:.2} per 100 transitions)",
+        total.parallel_fifths, rates.parallel_fifths_per_100_transitions
+    );
+    println!(
+        "parallel octaves {:>6}  ({:.2} per 100 transitions)",
+        total.parallel_octaves, rates.parallel_octaves_per_100_transitions
+    );
+    println!(
+        "voice crossings  {:>6}  ({:.2} per 100 sonorities)",
+        total.voice_crossings, rates.crossings_per_100_sonorities
+    );
+    println!(
+        "spacing errors   {:>6}  ({:.2} per 100 sonorities)",
+        total.spacing_errors, rates.spacing_errors_per_100_sonorities
+    );
+    println!(
+        "range violations {:>6}  ({:.2} per 100 notes)",
+        total.range_violations, rates.range_violations_per_100_notes
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_and_voices_parse_or_explain() {
+        assert_eq!(parse_bars("3-5").unwrap_or_else(|e| panic!("{e}")), (3, 5));
+        assert_eq!(parse_bars("4").unwrap_or_else(|e| panic!("{e}")), (4, 4));
+        assert!(parse_bars("0-2").is_err());
+        assert!(parse_bars("5-3").unwrap_err().to_string().contains("backwards"));
+        assert!(parse_bars("x").is_err());
+        assert_eq!(parse_voice("Alto").unwrap_or_else(|e| panic!("{e}")), 1);
+        assert_eq!(parse_voice("b").unwrap_or_else(|e| panic!("{e}")), 3);
+        assert!(parse_voice("viola").unwrap_err().to_string().contains("viola"));
+    }
+
+    #[test]
+    fn the_region_is_the_chosen_voices_in_the_chosen_bars() {
+        let mut score = Score::<Tick>::new(480);
+        score.time_signatures.push(TimeSignature::new(0, 3, 4));
+        // 3/4: 12 steps a bar; bars 2-3 of a 40-step piece are steps 12..36.
+        let r = infill_region(&score, 40, &[1, 2], Some((2, 3))).unwrap_or_else(|e| panic!("{e}"));
+        for (t, cell) in r.iter().enumerate() {
+            let inside = (12..36).contains(&t);
+            assert_eq!(*cell, [false, inside, inside, false], "step {t}");
+        }
+        assert!(infill_region(&score, 40, &[1], Some((5, 6))).is_err());
+        let all = infill_region(&score, 10, &[], None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(all.iter().all(|c| *c == [true; 4]));
+    }
+}
