@@ -23,7 +23,7 @@ use fugue_score::{Score, Tempo, Tick, TimeSignature, Track};
 use fugue_tokens::chorale::{SatbGrid, VOICE_NAMES};
 use fugue_tokens::coconet::LOWEST_PITCH;
 
-use crate::recipe::{coconet_stride, data_root, grid_cells, AnyModel, Encoding};
+use crate::recipe::{data_root, grid_cells, AnyModel, Encoding};
 
 /// Quarter notes per minute when the input has no tempo.
 const DEFAULT_QPM: f64 = 76.0;
@@ -125,19 +125,13 @@ fn read_score(path: &Path) -> Result<Score<Tick>> {
     if !path.is_file() {
         bail!("{}: no such file", path.display());
     }
-    let read = crate::cmd::ReadArgs {
-        strict: false,
-        grace_notes: false,
-        no_repeats: false,
-        tune: None,
-    };
-    Ok(crate::cmd::load(path, &read)
+    Ok(crate::cmd::load(path, &crate::cmd::ReadArgs::default())
         .with_context(|| format!("cannot read {}", path.display()))?
         .score)
 }
 
 /// The chorale model: the embedded one or a Coconet run.
-fn load_coconet(name: &str, checkpoint: &str, device: &Device) -> Result<(Coconet, usize)> {
+fn load_coconet(name: &str, checkpoint: &str, device: &Device) -> Result<Coconet> {
     let (recipe, model) = crate::embedded::load_model(name, checkpoint, device)?;
     match (model, &recipe.data.encoding) {
         (AnyModel::Coconet(m), Encoding::CoconetRoll { steps_per_quarter }) => {
@@ -146,18 +140,10 @@ fn load_coconet(name: &str, checkpoint: &str, device: &Device) -> Result<(Cocone
                     "model `{name}` works on {steps_per_quarter} steps per quarter; the chorale doors need 16ths (4)"
                 );
             }
-            Ok((m, coconet_stride(*steps_per_quarter)?))
+            Ok(m)
         }
         _ => bail!("model `{name}` is not a Coconet model (harmonize and infill need one)"),
     }
-}
-
-fn seed_of(fill: &FillArgs) -> u64 {
-    fill.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() % 100_000)
-    })
 }
 
 fn fill_config(fill: &FillArgs, seed: u64) -> FillConfig {
@@ -165,15 +151,7 @@ fn fill_config(fill: &FillArgs, seed: u64) -> FillConfig {
         strategy: if fill.ancestral {
             FillStrategy::Ancestral
         } else {
-            match FillStrategy::gibbs() {
-                FillStrategy::Gibbs { pmin, pmax, alpha, .. } => FillStrategy::Gibbs {
-                    steps: (fill.gibbs_steps > 0).then_some(fill.gibbs_steps),
-                    pmin,
-                    pmax,
-                    alpha,
-                },
-                other => other,
-            }
+            FillStrategy::gibbs((fill.gibbs_steps > 0).then_some(fill.gibbs_steps))
         },
         temperature: fill.temperature,
         seed,
@@ -253,46 +231,10 @@ fn grid_score(grid: &SatbGrid, meta: Option<&Score<Tick>>) -> Result<Score<Tick>
     Ok(score)
 }
 
-fn check_outputs(output: &Path, fill: &FillArgs) -> Result<Vec<PathBuf>> {
-    if output
-        .extension()
-        .is_none_or(|e| !(e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")))
-    {
-        bail!("{}: the output must be a .mid file", output.display());
-    }
-    let all: Vec<PathBuf> = std::iter::once(output.to_path_buf())
-        .chain(
-            [(fill.wav, "wav"), (fill.png, "png")]
-                .iter()
-                .filter(|(on, _)| *on)
-                .map(|(_, e)| output.with_extension(e)),
-        )
-        .collect();
-    if !fill.force {
-        for p in &all {
-            if p.exists() {
-                bail!("{}: already exists (use --force to overwrite)", p.display());
-            }
-        }
-    }
-    Ok(all)
-}
-
 fn write_outputs(score: &Score<Tick>, output: &Path, fill: &FillArgs) -> Result<()> {
     write_atomic(output, &write_midi(score, MidiFormat::Type1)?, fill.force)?;
     println!("wrote {} ({} notes)", output.display(), score.note_count());
-    if fill.png {
-        let path = output.with_extension("png");
-        write_atomic(&path, &crate::roll::render(score, 1200, 400, None, None)?, fill.force)?;
-        println!("wrote {}", path.display());
-    }
-    if fill.wav {
-        let path = output.with_extension("wav");
-        let audio = fugue_audio::render(score, &fugue_audio::RenderOptions::default())?;
-        fugue_audio::write_wav(&path, &audio, fill.force)?;
-        println!("wrote {}", path.display());
-    }
-    Ok(())
+    crate::output::write_siblings(score, output, fill.wav, fill.png, fill.force)
 }
 
 /// The soprano line of a melody file: the highest note of its first track
@@ -309,7 +251,6 @@ fn melody_grid(score: &Score<Tick>, path: &Path) -> Result<SatbGrid> {
     four.key_signatures = score.key_signatures.clone();
     four.markers = score.markers.clone();
     let (grid, _) = SatbGrid::from_score(&four, 4).with_context(|| format!("{}: not a melody", path.display()))?;
-    grid_cells(&grid.steps, 1).with_context(|| format!("{}: the melody", path.display()))?;
     Ok(grid)
 }
 
@@ -319,7 +260,7 @@ fn harmonize_grid(model: &Coconet, soprano: &SatbGrid, config: &FillConfig, devi
 }
 
 pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
-    let seed = seed_of(&a.fill);
+    let seed = a.fill.seed.unwrap_or_else(crate::output::clock_seed);
     let device = fugue_models::device("cpu", false)?;
     if let Some(data) = &a.data {
         // Every chorale of a split: its soprano harmonized, one file each.
@@ -330,7 +271,7 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
             bail!("{}: --data writes a folder, and this is a file", a.output.display());
         }
         std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
-        let (model, _) = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
+        let model = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
         let mut done = 0;
         for (i, piece) in dataset.split(split).enumerate() {
             let Content::Grid(bach) = &piece.content else {
@@ -348,7 +289,7 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
                 onset[1..].fill(false);
             }
             let config = fill_config(&a.fill, seed.wrapping_add(i as u64));
-            let grid = harmonize_grid(&model, &soprano, &config, &device)?;
+            let grid = harmonize_grid(&model, &soprano, &config, &device).with_context(|| piece.id.clone())?;
             write_atomic(
                 &out,
                 &write_midi(&grid_score(&grid, None)?, MidiFormat::Type1)?,
@@ -366,11 +307,12 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
     let Some(melody) = &a.melody else {
         bail!("give a melody file, or --data NAME to harmonize a dataset's sopranos");
     };
-    check_outputs(&a.output, &a.fill)?;
+    crate::output::check_outputs(&a.output, a.fill.wav, a.fill.png, a.fill.force)?;
     let score = read_score(melody)?;
     let soprano = melody_grid(&score, melody)?;
-    let (model, _) = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
-    let grid = harmonize_grid(&model, &soprano, &fill_config(&a.fill, seed), &device)?;
+    let model = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
+    let grid = harmonize_grid(&model, &soprano, &fill_config(&a.fill, seed), &device)
+        .with_context(|| format!("{}: the melody", melody.display()))?;
     write_outputs(&grid_score(&grid, Some(&score))?, &a.output, &a.fill)?;
     println!("seed {seed}");
     Ok(())
@@ -438,18 +380,18 @@ fn infill_region(
 }
 
 pub fn run_infill(a: InfillArgs) -> Result<()> {
-    check_outputs(&a.output, &a.fill)?;
-    let seed = seed_of(&a.fill);
+    crate::output::check_outputs(&a.output, a.fill.wav, a.fill.png, a.fill.force)?;
+    let seed = a.fill.seed.unwrap_or_else(crate::output::clock_seed);
     let score = read_score(&a.input)?;
     let (grid, _) = SatbGrid::from_score(&score, 4)
         .with_context(|| format!("{}: infill needs a chorale of four tracks", a.input.display()))?;
-    grid_cells(&grid.steps, 1).with_context(|| format!("{}", a.input.display()))?;
     let voices = a.voices.iter().map(|v| parse_voice(v)).collect::<Result<Vec<_>>>()?;
     let bars = a.bars.as_deref().map(parse_bars).transpose()?;
     let region = infill_region(&score, grid.len(), &voices, bars)?;
     let device = fugue_models::device("cpu", false)?;
-    let (model, _) = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
-    let out = fill_grid(&model, &grid, &region, &fill_config(&a.fill, seed), &device)?;
+    let model = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
+    let out = fill_grid(&model, &grid, &region, &fill_config(&a.fill, seed), &device)
+        .with_context(|| format!("{}", a.input.display()))?;
     write_outputs(&grid_score(&out, Some(&score))?, &a.output, &a.fill)?;
     println!("seed {seed}");
     Ok(())

@@ -57,7 +57,7 @@ pub enum Command {
     EvalChorale(crate::chorale::EvalChoraleArgs),
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Default)]
 pub struct ReadArgs {
     /// Turn reader warnings into errors.
     #[arg(long)]

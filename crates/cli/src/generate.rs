@@ -82,16 +82,8 @@ fn pick_output(a: &GenerateArgs, seed: u64) -> PathBuf {
 /// The primer's tokens for a chorale model: the file's four tracks on the
 /// 16th grid.
 fn chorale_primer(path: &Path) -> Result<Vec<u32>> {
-    let loaded = crate::cmd::load(
-        path,
-        &crate::cmd::ReadArgs {
-            strict: false,
-            grace_notes: false,
-            no_repeats: false,
-            tune: None,
-        },
-    )
-    .with_context(|| format!("cannot read primer {}", path.display()))?;
+    let loaded = crate::cmd::load(path, &crate::cmd::ReadArgs::default())
+        .with_context(|| format!("cannot read primer {}", path.display()))?;
     let (grid, _) = SatbGrid::from_score(&loaded.score, 4).with_context(|| {
         format!(
             "primer {}: a chorale model needs four voices S, A, T, B",
@@ -152,30 +144,9 @@ fn generate_tokens<M: fugue_models::TokenLm>(
 }
 
 pub fn run(a: GenerateArgs) -> Result<()> {
-    let seed = a.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() % 100_000)
-    });
+    let seed = a.seed.unwrap_or_else(crate::output::clock_seed);
     let output = pick_output(&a, seed);
-    if output
-        .extension()
-        .is_none_or(|e| !(e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi")))
-    {
-        bail!("{}: the output must be a .mid file", output.display());
-    }
-    let siblings: Vec<PathBuf> = [(a.wav, "wav"), (a.png, "png")]
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, ext)| output.with_extension(ext))
-        .collect();
-    if !a.force {
-        for p in std::iter::once(&output).chain(&siblings) {
-            if p.exists() {
-                bail!("{}: already exists (use --force to overwrite)", p.display());
-            }
-        }
-    }
+    crate::output::check_outputs(&output, a.wav, a.png, a.force)?;
     if let Some(p) = &a.primer {
         if !p.is_file() {
             bail!("primer {}: no such file", p.display());
@@ -217,17 +188,5 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         secs,
         started.elapsed().as_secs_f64()
     );
-    if a.png {
-        let png = crate::roll::render(&score, 1200, 400, None, None)?;
-        let path = output.with_extension("png");
-        write_atomic(&path, &png, a.force)?;
-        println!("wrote {}", path.display());
-    }
-    if a.wav {
-        let path = output.with_extension("wav");
-        let audio = fugue_audio::render(&score, &fugue_audio::RenderOptions::default())?;
-        fugue_audio::write_wav(&path, &audio, a.force)?;
-        println!("wrote {}", path.display());
-    }
-    Ok(())
+    crate::output::write_siblings(&score, &output, a.wav, a.png, a.force)
 }

@@ -10,6 +10,7 @@ mod data;
 mod embedded;
 mod generate;
 mod metrics;
+mod output;
 mod recipe;
 mod render;
 mod roll;

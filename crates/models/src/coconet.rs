@@ -27,7 +27,7 @@ use burn::module::{Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
 use burn::tensor::activation::{log_softmax, relu};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
@@ -192,10 +192,24 @@ impl Coconet {
     }
 }
 
+/// The network's two inputs from flat buffers: `roll` `[b, 4, t, pitches]`
+/// one-hot and `mask` `[b, 4, t]` (1 = predict), spread over pitch.
+pub fn inputs(
+    roll: Vec<f32>,
+    mask: Vec<f32>,
+    [b, t]: [usize; 2],
+    pitches: usize,
+    device: &Device,
+) -> (Tensor<4>, Tensor<4>) {
+    let roll = Tensor::<4>::from_data(TensorData::new(roll, [b, 4, t, pitches]), device);
+    let mask = Tensor::<4>::from_data(TensorData::new(mask, [b, 4, t, 1]), device).repeat_dim(3, pitches);
+    (roll, mask)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::{Distribution, TensorData, Tolerance};
+    use burn::tensor::{Distribution, Tolerance};
 
     fn random_roll(b: usize, c: &CoconetConfig, t: usize, device: &Device) -> Tensor<4> {
         // One random pitch per (b, voice, step).

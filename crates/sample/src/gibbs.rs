@@ -22,8 +22,8 @@
 //! each drawn given the context and the cells drawn before it (the later
 //! ones masked): an exact sample of one ordering of the orderless NADE.
 
-use burn::tensor::{Device, Tensor, TensorData};
-use fugue_models::coconet::Coconet;
+use burn::tensor::Device;
+use fugue_models::coconet::{inputs, Coconet};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -45,10 +45,10 @@ pub enum FillStrategy {
 }
 
 impl FillStrategy {
-    /// The paper's schedule.
-    pub fn gibbs() -> Self {
+    /// The paper's schedule over `steps` steps (`None`: one per region cell).
+    pub fn gibbs(steps: Option<usize>) -> Self {
         FillStrategy::Gibbs {
-            steps: None,
+            steps,
             pmin: 0.1,
             pmax: 0.9,
             alpha: 0.7,
@@ -68,7 +68,7 @@ pub struct FillConfig {
 impl Default for FillConfig {
     fn default() -> Self {
         Self {
-            strategy: FillStrategy::gibbs(),
+            strategy: FillStrategy::gibbs(None),
             temperature: 0.99,
             seed: 0,
         }
@@ -243,8 +243,7 @@ fn draw(
     for &(t, v) in hidden {
         mask[v * t_len + t] = 1.0;
     }
-    let roll = Tensor::<4>::from_data(TensorData::new(roll, [1, 4, t_len, p]), device);
-    let mask = Tensor::<4>::from_data(TensorData::new(mask, [1, 4, t_len, 1]), device).repeat_dim(3, p);
+    let (roll, mask) = inputs(roll, mask, [1, t_len], p, device);
     let logits = model.forward(roll, mask).into_data();
     let logits = logits.as_slice::<f32>().map_err(|e| SampleError::Config {
         field: "model",
@@ -277,7 +276,7 @@ mod tests {
         let (model, device, mut cells) = setup();
         let original = cells.clone();
         let region: Vec<[bool; 4]> = (0..12).map(|t| [false, (3..7).contains(&t), true, t == 11]).collect();
-        for strategy in [FillStrategy::gibbs(), FillStrategy::Ancestral] {
+        for strategy in [FillStrategy::gibbs(None), FillStrategy::Ancestral] {
             let config = FillConfig {
                 strategy,
                 seed: 3,
@@ -311,9 +310,9 @@ mod tests {
             let stats = fill(&model, &mut c, &region, &config, &device).unwrap_or_else(|e| panic!("{e}"));
             (c, stats)
         };
-        let (a, sa) = run(1, FillStrategy::gibbs());
-        let (b, _) = run(1, FillStrategy::gibbs());
-        let (c, _) = run(2, FillStrategy::gibbs());
+        let (a, sa) = run(1, FillStrategy::gibbs(None));
+        let (b, _) = run(1, FillStrategy::gibbs(None));
+        let (c, _) = run(2, FillStrategy::gibbs(None));
         assert_eq!(a, b);
         assert_ne!(a, c);
         // One Gibbs step per region cell by default; the first block is
@@ -322,15 +321,7 @@ mod tests {
         assert!(sa.draws >= 36);
         let (_, anc) = run(1, FillStrategy::Ancestral);
         assert_eq!((anc.passes, anc.draws), (36, 36));
-        let (_, short) = run(
-            1,
-            FillStrategy::Gibbs {
-                steps: Some(5),
-                pmin: 0.1,
-                pmax: 0.9,
-                alpha: 0.7,
-            },
-        );
+        let (_, short) = run(1, FillStrategy::gibbs(Some(5)));
         assert_eq!(short.passes, 5);
     }
 

@@ -22,10 +22,10 @@
 //! counted, as in Coconet's data where a rest is an all-zero column.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use fugue_models::coconet::Coconet;
+use fugue_models::coconet::{inputs, Coconet};
 use rand::Rng;
 
-use crate::tasks::{cumulative, pick, step_rng, Split, Task};
+use crate::tasks::{crop_start, cumulative, pick, step_rng, Split, Task};
 
 /// A chorale as the network reads it: per step, each voice's pitch index
 /// (`0..pitches`) or `None` when silent.
@@ -168,13 +168,6 @@ impl CoconetTask {
     }
 }
 
-fn tensors(batch: &CoconetBatch, pitches: usize, device: &Device) -> (Tensor<4>, Tensor<4>) {
-    let (b, t) = (batch.batch, batch.len);
-    let roll = Tensor::<4>::from_data(TensorData::new(batch.roll.clone(), [b, 4, t, pitches]), device);
-    let mask = Tensor::<4>::from_data(TensorData::new(batch.mask.clone(), [b, 4, t, 1]), device).repeat_dim(3, pitches);
-    (roll, mask)
-}
-
 impl Task<Coconet> for CoconetTask {
     type Batch = CoconetBatch;
 
@@ -184,13 +177,7 @@ impl Task<Coconet> for CoconetTask {
             .map(|_| {
                 let i = pick(&self.cumulative, &mut rng).min(self.train.len().saturating_sub(1));
                 let piece = self.train[i].as_slice();
-                let max_start = piece.len().saturating_sub(self.crop);
-                let start = if max_start == 0 {
-                    0
-                } else {
-                    rng.random_range(0..=max_start)
-                };
-                (piece, start)
+                (piece, crop_start(piece.len(), self.crop, &mut rng))
             })
             .collect();
         self.batch_of(&crops, &mut rng)
@@ -213,7 +200,7 @@ impl Task<Coconet> for CoconetTask {
 
     fn loss(&self, model: &Coconet, batch: &CoconetBatch, device: &Device) -> (Tensor<1>, usize) {
         let (b, t) = (batch.batch, batch.len);
-        let (roll, mask) = tensors(batch, self.pitches, device);
+        let (roll, mask) = inputs(batch.roll.clone(), batch.mask.clone(), [b, t], self.pitches, device);
         let targets = Tensor::<4, Int>::from_data(TensorData::new(batch.targets.clone(), [b, 4, t, 1]), device);
         let weights = Tensor::<4>::from_data(TensorData::new(batch.weights.clone(), [b, 4, t, 1]), device);
         let logp = model.log_probs(roll, mask).gather(3, targets);
@@ -281,8 +268,7 @@ pub fn chronological_nll(
                 let target = piece[q.step][q.voice].map_or(0, usize::from).min(p - 1);
                 at.push(((r * 4 + q.voice) * len + (q.step - q.start)) * p + target);
             }
-            let roll = Tensor::<4>::from_data(TensorData::new(roll, [g, 4, len, p]), device);
-            let mask = Tensor::<4>::from_data(TensorData::new(mask, [g, 4, len, 1]), device).repeat_dim(3, p);
+            let (roll, mask) = inputs(roll, mask, [g, len], p, device);
             let logp = model.log_probs(roll, mask).into_data();
             let values = logp.as_slice::<f32>().unwrap_or(&[]);
             for &k in &at {

@@ -49,6 +49,15 @@ pub(crate) fn pick(cumulative: &[usize], rng: &mut ChaCha8Rng) -> usize {
     cumulative.partition_point(|&c| c <= x)
 }
 
+/// A uniform start for a window of `window` items in `len` items (0 when
+/// the window does not fit: the batch pads the rest).
+pub(crate) fn crop_start(len: usize, window: usize, rng: &mut ChaCha8Rng) -> usize {
+    match len.saturating_sub(window) {
+        0 => 0,
+        max_start => rng.random_range(0..=max_start),
+    }
+}
+
 pub(crate) fn cumulative(lengths: impl Iterator<Item = usize>) -> Vec<usize> {
     let mut acc = 0;
     lengths
@@ -175,12 +184,7 @@ impl<M: Module + TokenLm> Task<M> for TokenTask {
         for _ in 0..self.batch_size {
             let piece = &self.train[pick(&self.cumulative, &mut rng).min(self.train.len().saturating_sub(1))];
             // `[bos] + piece` has len+1 tokens; a window needs seq_len+1.
-            let max_start = (piece.len() + 1).saturating_sub(self.seq_len + 1);
-            let start = if max_start == 0 {
-                0
-            } else {
-                rng.random_range(0..=max_start)
-            };
+            let start = crop_start(piece.len() + 1, self.seq_len + 1, &mut rng);
             self.row(piece, start, &mut b);
         }
         b
@@ -297,13 +301,7 @@ impl Task<RnnNade> for FrameTask {
         let rows: Vec<&[Vec<u16>]> = (0..self.batch_size)
             .map(|_| {
                 let piece = &self.train[pick(&self.cumulative, &mut rng).min(self.train.len().saturating_sub(1))];
-                let max_start = piece.len().saturating_sub(self.seq_len);
-                let start = if max_start == 0 {
-                    0
-                } else {
-                    rng.random_range(0..=max_start)
-                };
-                &piece[start..]
+                &piece[crop_start(piece.len(), self.seq_len, &mut rng)..]
             })
             .collect();
         self.batch_of(&rows, self.seq_len)
