@@ -3,10 +3,11 @@
 //! bars) and `fugue eval-chorale` (a voice-leading report).
 //!
 //! Both generators fill a region of the 16th-note SATB grid with Coconet
-//! ([`fugue_sample::gibbs`]); everything outside the region is copied from
-//! the input cell by cell. The output has one track per voice, soprano
-//! first, at 480 ticks per quarter, with the input's tempos, meters and
-//! keys (76 qpm and 4/4 when it has none).
+//! ([`fugue_sample::gibbs`]) or with a DeepBach run
+//! ([`fugue_sample::pseudo_gibbs`], chosen by the run's recipe); everything
+//! outside the region is copied from the input cell by cell. The output has
+//! one track per voice, soprano first, at 480 ticks per quarter, with the
+//! input's tempos, meters and keys (76 qpm and 4/4 when it has none).
 
 use std::path::{Path, PathBuf};
 
@@ -16,14 +17,16 @@ use fugue_data::{Content, DatasetRef, LoadOptions, Split};
 use fugue_eval::voice_leading::{self, VoiceLeading};
 use fugue_models::burn::tensor::Device;
 use fugue_models::coconet::Coconet;
+use fugue_models::deepbach::DeepBach;
 use fugue_sample::gibbs::{fill, FillConfig, FillStrategy};
+use fugue_sample::pseudo_gibbs::{pseudo_gibbs, CellRule, PseudoGibbsConfig};
 use fugue_score::io::write_atomic;
 use fugue_score::midi::{write_midi, MidiFormat};
 use fugue_score::{Score, Tempo, Tick, TimeSignature, Track};
 use fugue_tokens::chorale::{SatbGrid, VOICE_NAMES};
 use fugue_tokens::coconet::LOWEST_PITCH;
 
-use crate::recipe::{data_root, grid_cells, AnyModel, Encoding};
+use crate::recipe::{data_root, deepbach_layout, deepbach_piece, grid_cells, AnyModel, DeepBachCorpus, Encoding};
 
 /// Quarter notes per minute when the input has no tempo.
 const DEFAULT_QPM: f64 = 76.0;
@@ -33,24 +36,32 @@ const TPQ: u16 = 480;
 /// How the region is drawn (shared by harmonize and infill).
 #[derive(Args, Debug, Clone)]
 pub struct FillArgs {
-    /// `coconet` (the embedded chorale model) or a Coconet run folder.
+    /// `coconet` (the embedded chorale model), a Coconet run folder or a
+    /// DeepBach run folder.
     #[arg(long, default_value = "coconet")]
     pub model: String,
     /// Seed (default: from the clock, printed).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Gibbs steps: network passes, each redrawing an annealed random block
-    /// of the cells. 96 by default, fugue's choice for speed (each cell is
-    /// still redrawn ~40 times under the annealed schedule); `0` runs the
-    /// paper's one step per cell to write.
-    #[arg(long, default_value_t = 96)]
-    pub gibbs_steps: usize,
+    /// Gibbs steps. Coconet: network passes, each redrawing an annealed
+    /// random block of the cells; 96 by default, fugue's choice for speed
+    /// (each cell is still redrawn ~40 times under the annealed schedule);
+    /// `0` runs the paper's one step per cell to write. DeepBach:
+    /// pseudo-Gibbs iterations, each redrawing 8 random ticks of every
+    /// voice; 500 by default, as DeepBach's command line.
+    #[arg(long)]
+    pub gibbs_steps: Option<usize>,
     /// Orderless-NADE ancestral sampling (one cell per pass) instead of Gibbs.
     #[arg(long)]
     pub ancestral: bool,
-    /// Softmax temperature of every draw.
-    #[arg(long, default_value_t = 0.99)]
-    pub temperature: f64,
+    /// Softmax temperature of every draw (Coconet: 0.99 by default).
+    /// DeepBach anneals from 1.1·T down to T (T = 1 by default).
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// DeepBach infill: keep the rhythm of the rewritten cells (onsets stay
+    /// onsets and draw a pitch, held and silent cells stay as they are).
+    #[arg(long)]
+    pub keep_rhythm: bool,
     /// Which checkpoint of a run folder: best or last.
     #[arg(long, default_value = "best")]
     pub checkpoint: String,
@@ -130,8 +141,17 @@ fn read_score(path: &Path) -> Result<Score<Tick>> {
         .score)
 }
 
-/// The chorale model: the embedded one or a Coconet run.
-fn load_coconet(name: &str, checkpoint: &str, device: &Device) -> Result<Coconet> {
+/// A model that fills chorales.
+// One per command, loaded once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+enum ChoraleModel {
+    Coconet(Coconet),
+    /// With what its run learnt of its corpus (older runs: unknown).
+    DeepBach(DeepBach, Option<DeepBachCorpus>),
+}
+
+/// The chorale model: the embedded Coconet, a Coconet run or a DeepBach run.
+fn load_chorale_model(name: &str, checkpoint: &str, device: &Device) -> Result<ChoraleModel> {
     let (recipe, model) = crate::embedded::load_model(name, checkpoint, device)?;
     match (model, &recipe.data.encoding) {
         (AnyModel::Coconet(m), Encoding::CoconetRoll { steps_per_quarter }) => {
@@ -140,22 +160,148 @@ fn load_coconet(name: &str, checkpoint: &str, device: &Device) -> Result<Coconet
                     "model `{name}` works on {steps_per_quarter} steps per quarter; the chorale doors need 16ths (4)"
                 );
             }
-            Ok(m)
+            Ok(ChoraleModel::Coconet(m))
         }
-        _ => bail!("model `{name}` is not a Coconet model (harmonize and infill need one)"),
+        (AnyModel::DeepBach(m), Encoding::DeepBach { corpus }) => Ok(ChoraleModel::DeepBach(m, corpus.clone())),
+        _ => bail!("model `{name}` is not a Coconet or DeepBach model (harmonize and infill need one)"),
     }
 }
 
 fn fill_config(fill: &FillArgs, seed: u64) -> FillConfig {
+    let steps = fill.gibbs_steps.unwrap_or(96);
     FillConfig {
         strategy: if fill.ancestral {
             FillStrategy::Ancestral
         } else {
-            FillStrategy::gibbs((fill.gibbs_steps > 0).then_some(fill.gibbs_steps))
+            FillStrategy::gibbs((steps > 0).then_some(steps))
         },
-        temperature: fill.temperature,
+        temperature: fill.temperature.unwrap_or(0.99),
         seed,
     }
+}
+
+/// Fills `region` of `grid` with whichever model was given.
+fn fill_chorale(
+    model: &ChoraleModel,
+    grid: &SatbGrid,
+    region: &[[bool; 4]],
+    fill: &FillArgs,
+    seed: u64,
+    device: &Device,
+) -> Result<SatbGrid> {
+    match model {
+        ChoraleModel::Coconet(m) => {
+            if fill.keep_rhythm {
+                bail!("--keep-rhythm needs a DeepBach model (Coconet does not tell a held note from a repeated one)");
+            }
+            fill_grid(m, grid, region, &fill_config(fill, seed), device)
+        }
+        ChoraleModel::DeepBach(m, corpus) => deepbach_fill_grid(m, corpus.as_ref(), grid, region, fill, seed, device),
+    }
+}
+
+/// [`fill_grid`] with DeepBach's pseudo-Gibbs sampling. The region's cells
+/// are drawn as tokens (a pitch starts a note, `__` holds, `rest`), the
+/// grid is decoded from the tokens, and cells outside the region keep their
+/// pitch; a note held across the region's end goes on only if the cell
+/// before it still has its pitch, as in [`fill_grid`].
+// Each argument is a separate concern the caller owns; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
+fn deepbach_fill_grid(
+    model: &DeepBach,
+    corpus: Option<&DeepBachCorpus>,
+    grid: &SatbGrid,
+    region: &[[bool; 4]],
+    fill: &FillArgs,
+    seed: u64,
+    device: &Device,
+) -> Result<SatbGrid> {
+    if fill.ancestral {
+        bail!("--ancestral is Coconet's sampler; DeepBach samples by pseudo-Gibbs");
+    }
+    let iterations = fill.gibbs_steps.unwrap_or(500);
+    if iterations == 0 {
+        bail!("--gibbs-steps 0: DeepBach needs at least one pseudo-Gibbs iteration");
+    }
+    let temperature = fill.temperature.unwrap_or(1.0);
+    let layout = deepbach_layout()?;
+    let piece = deepbach_piece(grid)?;
+    // A fermata or key the training data never had has an untrained
+    // embedding: the model reads "none" instead.
+    let metadata = vec![
+        if corpus.is_some_and(|c| !c.fermatas) {
+            vec![0; piece.len()]
+        } else {
+            piece.fermata.clone()
+        },
+        piece.tick.clone(),
+        if corpus.is_some_and(|c| !c.keys) {
+            vec![0; piece.len()]
+        } else {
+            piece.key.clone()
+        },
+    ];
+    let rules: Vec<[CellRule; 4]> = (0..piece.len())
+        .map(|t| {
+            std::array::from_fn(|v| match (region[t][v], fill.keep_rhythm) {
+                (false, _) => CellRule::Fixed,
+                (true, false) => CellRule::Free,
+                (true, true) if grid.onsets[t][v] => CellRule::Pitch,
+                (true, true) if grid.steps[t][v].is_some() => CellRule::Hold,
+                (true, true) => CellRule::Fixed,
+            })
+        })
+        .collect();
+    let config = PseudoGibbsConfig {
+        iterations,
+        temperature: 1.1 * temperature,
+        min_temperature: temperature,
+        ranges: corpus.map(|c| c.voice_ranges.map(|[lo, hi]| (lo, hi))),
+        seed,
+        ..PseudoGibbsConfig::default()
+    };
+    let mut voices = piece.voices.clone();
+    let started = std::time::Instant::now();
+    let stats = pseudo_gibbs(model, &layout, &mut voices, &metadata, &rules, &config, device)?;
+    eprintln!(
+        "{} network passes, {} draws in {:.1} s",
+        stats.passes,
+        stats.draws,
+        started.elapsed().as_secs_f64()
+    );
+    let db = fugue_tokens::deepbach::DeepBach::new(0)?;
+    let [s, a, t, b] = &voices;
+    let seqs = fugue_tokens::deepbach::DeepBachSeqs {
+        voices: [
+            db.vocab().decode(s)?,
+            db.vocab().decode(a)?,
+            db.vocab().decode(t)?,
+            db.vocab().decode(b)?,
+        ],
+        fermata: piece.fermata.clone(),
+        tick: piece.tick.clone(),
+        key: piece.key.clone(),
+    };
+    let drawn = db.decode(&seqs)?;
+    if drawn.len() != grid.len() {
+        bail!("DeepBach's tokens decoded to {} steps, not {}", drawn.len(), grid.len());
+    }
+    let mut out = grid.clone();
+    for (t, r) in region.iter().enumerate() {
+        for (v, &inside) in r.iter().enumerate() {
+            if inside {
+                out.steps[t][v] = drawn.steps[t][v];
+                out.onsets[t][v] = drawn.onsets[t][v];
+            } else if t > 0 && region[t - 1][v] {
+                // Just after the region: the held note goes on only if the
+                // pitch before it is still its pitch.
+                out.onsets[t][v] =
+                    out.steps[t][v].is_some() && (grid.onsets[t][v] || out.steps[t - 1][v] != out.steps[t][v]);
+            }
+        }
+    }
+    out.validate()?;
+    Ok(out)
 }
 
 /// Fills `region` of `grid` and returns the new grid: cells outside the
@@ -254,9 +400,18 @@ fn melody_grid(score: &Score<Tick>, path: &Path) -> Result<SatbGrid> {
     Ok(grid)
 }
 
-fn harmonize_grid(model: &Coconet, soprano: &SatbGrid, config: &FillConfig, device: &Device) -> Result<SatbGrid> {
+fn harmonize_grid(
+    model: &ChoraleModel,
+    soprano: &SatbGrid,
+    fill: &FillArgs,
+    seed: u64,
+    device: &Device,
+) -> Result<SatbGrid> {
+    if fill.keep_rhythm {
+        bail!("--keep-rhythm applies to infill: a melody has no alto, tenor or bass rhythm to keep");
+    }
     let region: Vec<[bool; 4]> = vec![[false, true, true, true]; soprano.len()];
-    fill_grid(model, soprano, &region, config, device)
+    fill_chorale(model, soprano, &region, fill, seed, device)
 }
 
 pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
@@ -271,7 +426,7 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
             bail!("{}: --data writes a folder, and this is a file", a.output.display());
         }
         std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
-        let model = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
+        let model = load_chorale_model(&a.fill.model, &a.fill.checkpoint, &device)?;
         let mut done = 0;
         for (i, piece) in dataset.split(split).enumerate() {
             let Content::Grid(bach) = &piece.content else {
@@ -288,8 +443,8 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
             for onset in soprano.onsets.iter_mut() {
                 onset[1..].fill(false);
             }
-            let config = fill_config(&a.fill, seed.wrapping_add(i as u64));
-            let grid = harmonize_grid(&model, &soprano, &config, &device).with_context(|| piece.id.clone())?;
+            let grid = harmonize_grid(&model, &soprano, &a.fill, seed.wrapping_add(i as u64), &device)
+                .with_context(|| piece.id.clone())?;
             write_atomic(
                 &out,
                 &write_midi(&grid_score(&grid, None)?, MidiFormat::Type1)?,
@@ -310,8 +465,8 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
     crate::output::check_outputs(&a.output, a.fill.wav, a.fill.png, a.fill.force)?;
     let score = read_score(melody)?;
     let soprano = melody_grid(&score, melody)?;
-    let model = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
-    let grid = harmonize_grid(&model, &soprano, &fill_config(&a.fill, seed), &device)
+    let model = load_chorale_model(&a.fill.model, &a.fill.checkpoint, &device)?;
+    let grid = harmonize_grid(&model, &soprano, &a.fill, seed, &device)
         .with_context(|| format!("{}: the melody", melody.display()))?;
     write_outputs(&grid_score(&grid, Some(&score))?, &a.output, &a.fill)?;
     println!("seed {seed}");
@@ -389,8 +544,8 @@ pub fn run_infill(a: InfillArgs) -> Result<()> {
     let bars = a.bars.as_deref().map(parse_bars).transpose()?;
     let region = infill_region(&score, grid.len(), &voices, bars)?;
     let device = fugue_models::device("cpu", false)?;
-    let model = load_coconet(&a.fill.model, &a.fill.checkpoint, &device)?;
-    let out = fill_grid(&model, &grid, &region, &fill_config(&a.fill, seed), &device)
+    let model = load_chorale_model(&a.fill.model, &a.fill.checkpoint, &device)?;
+    let out = fill_chorale(&model, &grid, &region, &a.fill, seed, &device)
         .with_context(|| format!("{}", a.input.display()))?;
     write_outputs(&grid_score(&out, Some(&score))?, &a.output, &a.fill)?;
     println!("seed {seed}");

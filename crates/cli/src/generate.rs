@@ -143,6 +143,70 @@ fn generate_tokens<M: fugue_models::TokenLm>(
     Ok((score, new.len()))
 }
 
+/// TonicNet: from a primer's steps, else (as TonicNet samples) from one
+/// major or minor chord token drawn with the seed; `--tokens` counts
+/// tokens (5 per 16th step), `--seconds` music. Chord positions may hold a
+/// chord class or `end`, voice positions a pitch or `Rest`, so every
+/// sample decodes.
+fn generate_tonicnet(
+    model: &fugue_models::tonicnet::TonicNet,
+    recipe: &Recipe,
+    a: &GenerateArgs,
+    seed: u64,
+    device: &Device,
+) -> Result<(Score<Tick>, usize)> {
+    use fugue_models::tonicnet::PARTS;
+    use fugue_tokens::tonicnet::{CHORD_NONE, VOCAB_SIZE};
+    const CHORD0: usize = 48;
+    let primer = match &a.primer {
+        Some(p) => {
+            let loaded = crate::cmd::load(p, &crate::cmd::ReadArgs::default())
+                .with_context(|| format!("cannot read primer {}", p.display()))?;
+            let (grid, _) = SatbGrid::from_score(&loaded.score, 4)
+                .with_context(|| format!("primer {}: TonicNet needs four voices S, A, T, B", p.display()))?;
+            let mut ids = crate::recipe::tonicnet_seq(&crate::recipe::tonicnet_grid(&grid))?.ids;
+            ids.pop(); // `end`
+            ids
+        }
+        None => vec![(CHORD0 + rand_chacha::ChaCha8Rng::seed_from_u64(seed).random_range(0..24)) as u32],
+    };
+    let tokens = match (a.tokens, a.seconds) {
+        (Some(t), _) => t,
+        (None, Some(s)) => ((s * CHORALE_QPM / 60.0 * 4.0).round() as usize) * PARTS,
+        (None, None) => 8 * 16 * PARTS, // 8 bars of 4/4 in 16ths
+    };
+    let constrain = |sofar: &[u32], logits: &mut [f32]| {
+        let chord_slot = sofar.len().is_multiple_of(PARTS);
+        for (id, l) in logits.iter_mut().enumerate() {
+            let allowed = if chord_slot {
+                id == 0 || (CHORD0..=CHORD0 + CHORD_NONE as usize).contains(&id)
+            } else {
+                (1..CHORD0).contains(&id)
+            };
+            if !allowed {
+                *l = f32::NEG_INFINITY;
+            }
+        }
+    };
+    let config = fugue_sample::SamplingConfig {
+        temperature: a.temperature,
+        top_k: a.top_k,
+        top_p: a.top_p,
+        seed,
+    };
+    let new = fugue_sample::generate(model, &primer, tokens, Some(0), &config, VOCAB_SIZE, device, constrain)?;
+    let mut all = primer;
+    all.extend(&new);
+    // A sample cut mid-step by `--tokens` keeps only its whole steps.
+    if all.last() != Some(&0) {
+        all.truncate(all.len() / PARTS * PARTS);
+    }
+    let mut score = tokens_to_score(&recipe.data.encoding, &all)?.resample(480, None)?;
+    score.tempos.push(Tempo::from_qpm(0, CHORALE_QPM));
+    score.time_signatures.push(TimeSignature::new(0, 4, 4));
+    Ok((score, new.len()))
+}
+
 pub fn run(a: GenerateArgs) -> Result<()> {
     let seed = a.seed.unwrap_or_else(crate::output::clock_seed);
     let output = pick_output(&a, seed);
@@ -158,6 +222,7 @@ pub fn run(a: GenerateArgs) -> Result<()> {
     let (score, produced) = match (&model, &recipe.data.encoding) {
         (AnyModel::Transformer(m), Encoding::SerializedSatb) => generate_tokens(m, &recipe, &a, seed, &device)?,
         (AnyModel::Lstm(m), Encoding::SerializedSatb) => generate_tokens(m, &recipe, &a, seed, &device)?,
+        (AnyModel::TonicNet(m), Encoding::TonicNet { .. }) => generate_tonicnet(m, &recipe, &a, seed, &device)?,
         (
             AnyModel::Nade(m),
             Encoding::PianoRoll {

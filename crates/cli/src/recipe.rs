@@ -9,12 +9,15 @@ use anyhow::{bail, Result};
 use fugue_data::{Content, Dataset, DatasetRef, LoadOptions, Split};
 use fugue_models::burn::tensor::Device;
 use fugue_models::coconet::{Coconet, CoconetConfig};
+use fugue_models::deepbach::{DeepBach, DeepBachConfig};
 use fugue_models::lstm::{Cell, LstmLm, LstmLmConfig};
 use fugue_models::music_transformer::{MusicTransformer, MusicTransformerConfig};
 use fugue_models::rnn_nade::{RnnNade, RnnNadeConfig};
+use fugue_models::tonicnet::{TonicNet, TonicNetConfig};
 use fugue_score::{Score, Tick};
 use fugue_tokens::serialized_satb;
-use fugue_train::{CoconetTask, FrameTask, OptimizerConfig, Schedule, TokenTask, TrainConfig};
+use fugue_train::{CoconetTask, FrameTask, OptimizerConfig, Schedule, TokenTask, TonicNetTask, TonicSeq, TrainConfig};
+use fugue_train::{DeepBachPiece, DeepBachTask, TokenLayout};
 use serde::{Deserialize, Serialize};
 
 /// The network and its hyperparameters.
@@ -25,6 +28,10 @@ pub enum ModelSpec {
     Lstm(LstmLmConfig),
     RnnNade(RnnNadeConfig),
     Coconet(CoconetConfig),
+    #[serde(rename = "deepbach")]
+    DeepBach(DeepBachConfig),
+    #[serde(rename = "tonicnet")]
+    TonicNet(TonicNetConfig),
 }
 
 /// How pieces become model inputs.
@@ -44,6 +51,29 @@ pub enum Encoding {
     /// 16th-note grid kept as is (`steps_per_quarter: 4`) or subsampled
     /// (2: eighths, 1: quarters, as the paper's coarser resolutions).
     CoconetRoll { steps_per_quarter: u32 },
+    /// DeepBach's per-voice tokens (`fugue-tokens`' `deepbach`, 16ths) with
+    /// fermata, tick and key metadata; windows of `seq_len` = 2·context + 1
+    /// ticks. `corpus` is filled in from the training split when the run
+    /// starts: what sampling may draw.
+    #[serde(rename = "deepbach")]
+    DeepBach { corpus: Option<DeepBachCorpus> },
+    /// TonicNet's sequence: per 16th step the chord (fugue's template
+    /// labeler), then S, B, A, T; every in-range transposition of each
+    /// training piece (`transpose: true`, as TonicNet trains).
+    #[serde(rename = "tonicnet")]
+    TonicNet { transpose: bool },
+}
+
+/// What a DeepBach run learnt from its training split: each voice's pitch
+/// range (DeepBach's per-voice vocabularies hold only the pitches a voice
+/// sings; sampling keeps to it) and whether fermatas and keys ever appeared
+/// (if not, their embeddings were never trained, and sampling feeds 0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeepBachCorpus {
+    pub voice_ranges: [[u8; 2]; 4],
+    pub fermatas: bool,
+    pub keys: bool,
 }
 
 /// The data a run trains on.
@@ -77,10 +107,15 @@ pub const MODEL_NAMES: &[&str] = &[
     "gru",
     "rnn-nade",
     "coconet",
+    "deepbach",
+    "tonicnet",
 ];
 
 /// The four Boulanger-Lewandowski benchmarks.
 const BOULANGER: &[&str] = &["jsb", "nottingham", "musedata", "piano-midi"];
+
+/// DeepBach's default updates: about half an hour on two busy CPU cores.
+const DEEPBACH_STEPS: u64 = 12_000;
 
 /// The data root: `--data-root`, else `$FUGUE_DATA`, else `../shared/data`.
 pub fn data_root(arg: Option<&Path>) -> PathBuf {
@@ -101,6 +136,19 @@ fn default_train(steps: u64, lr: f64, clip: f64) -> TrainConfig {
     }
 }
 
+/// [`default_train`] with a warmup then cosine decay to 5 % of `lr` over
+/// all `steps` (a fixed schedule keeps a resumed run exact).
+fn cosine_train(steps: u64, lr: f64, warmup: u64, clip: f64) -> TrainConfig {
+    let mut train = default_train(steps, lr, clip);
+    train.schedule = Schedule::WarmupCosine {
+        lr,
+        warmup,
+        total: steps,
+        final_fraction: 0.05,
+    };
+    train
+}
+
 /// The default recipe for a model on a dataset (the papers' settings
 /// where they exist, sized for a CPU where they do not).
 pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
@@ -111,14 +159,8 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         "music-transformer" | "vanilla-transformer" if token_data => {
             let mut config = MusicTransformerConfig::small(vocab);
             config.relative = model == "music-transformer";
-            let mut train = default_train(3000, 1e-3, 1.0);
+            let mut train = cosine_train(3000, 1e-3, 200, 1.0);
             train.optimizer = OptimizerConfig::adamw(0.01);
-            train.schedule = Schedule::WarmupCosine {
-                lr: 1e-3,
-                warmup: 200,
-                total: 3000,
-                final_fraction: 0.05,
-            };
             Recipe {
                 model: ModelSpec::MusicTransformer(config),
                 data: DataSpec {
@@ -156,13 +198,7 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         // Adam at 2e-3 with warmup and cosine decay instead of Magenta's
         // 2^-4 halved on plateaus: a fixed schedule keeps resume exact.
         "coconet" if token_data => {
-            let mut train = default_train(3000, 2e-3, 5.0);
-            train.schedule = Schedule::WarmupCosine {
-                lr: 2e-3,
-                warmup: 200,
-                total: 3000,
-                final_fraction: 0.05,
-            };
+            let mut train = cosine_train(3000, 2e-3, 200, 5.0);
             train.eval_every = 250;
             train.patience = Some(6);
             Recipe {
@@ -174,6 +210,49 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
                     seq_len: 64,
                     eval_batches: Some(10),
                 },
+                train,
+            }
+        }
+        // TonicNet_Z at the paper's size (3 × 256 GRU). TonicNet trains on
+        // whole pieces with SGD and a one-cycle schedule for 60 epochs (hours
+        // on a GPU); fugue trains batches of 32-step windows with Adam and
+        // warmup + cosine, a budget that fits a CPU session.
+        "tonicnet" if token_data => {
+            let mut train = cosine_train(2000, 2e-3, 100, 5.0);
+            train.eval_every = 250;
+            train.patience = Some(6);
+            Recipe {
+                model: ModelSpec::TonicNet(TonicNetConfig::paper(fugue_tokens::tonicnet::VOCAB_SIZE)),
+                data: DataSpec {
+                    name: data.into(),
+                    encoding: Encoding::TonicNet { transpose: true },
+                    batch_size: 16,
+                    seq_len: 32,
+                    eval_batches: None,
+                },
+                train,
+            }
+        }
+        // DeepBach at CPU size (`DeepBachConfig::small`: two LSTM layers of
+        // 128 per side; `paper()` is the reference's 2 × 256), Adam at 1e-3
+        // as the reference, batches of 64 windows (the reference: 256) of
+        // 2·16 + 1 ticks. The reference trains 5 epochs over every window in
+        // every transposition; fugue's budget is a fraction of that.
+        "deepbach" if token_data => {
+            let mut train = default_train(DEEPBACH_STEPS, 1e-3, 5.0);
+            train.eval_every = 500;
+            train.patience = Some(6);
+            train.checkpoint_every = 250;
+            let config = DeepBachConfig::small();
+            Recipe {
+                data: DataSpec {
+                    name: data.into(),
+                    encoding: Encoding::DeepBach { corpus: None },
+                    batch_size: 64,
+                    seq_len: config.window(),
+                    eval_batches: Some(16),
+                },
+                model: ModelSpec::DeepBach(config),
                 train,
             }
         }
@@ -199,7 +278,7 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         }
         m if !MODEL_NAMES.contains(&m) => bail!("unknown model `{m}` (known: {})", MODEL_NAMES.join(", ")),
         m => bail!(
-            "model `{m}` does not train on `{data}`: token models and coconet read `jsb-16th`, rnn-nade reads {}",
+            "model `{m}` does not train on `{data}`: token models, coconet, deepbach and tonicnet read `jsb-16th`, rnn-nade reads {}",
             BOULANGER.join(", ")
         ),
     };
@@ -231,6 +310,8 @@ pub enum AnyModel {
     Lstm(LstmLm),
     Nade(RnnNade),
     Coconet(Coconet),
+    DeepBach(DeepBach),
+    TonicNet(TonicNet),
 }
 
 impl ModelSpec {
@@ -240,6 +321,8 @@ impl ModelSpec {
             ModelSpec::Lstm(c) => AnyModel::Lstm(c.init(device)?),
             ModelSpec::RnnNade(c) => AnyModel::Nade(c.init(device)?),
             ModelSpec::Coconet(c) => AnyModel::Coconet(c.init(device)?),
+            ModelSpec::DeepBach(c) => AnyModel::DeepBach(c.init(device)?),
+            ModelSpec::TonicNet(c) => AnyModel::TonicNet(c.init(device)?),
         })
     }
 }
@@ -249,6 +332,8 @@ pub enum AnyTask {
     Tokens(TokenTask),
     Frames(FrameTask),
     Coconet(CoconetTask),
+    DeepBach(DeepBachTask),
+    TonicNet(TonicNetTask),
 }
 
 /// The pieces of one split as the model family reads them.
@@ -303,6 +388,67 @@ impl DataSpec {
                     self.seq_len,
                 )))
             }
+            Encoding::TonicNet { transpose } => {
+                let grids = |split| -> Result<Vec<fugue_tokens::chorale::SatbGrid>> {
+                    split_pieces(&dataset, split)
+                        .map(|c| match c {
+                            Content::Grid(g) => Ok(tonicnet_grid(g)),
+                            _ => bail!("dataset `{}` is not a set of SATB grids", self.name),
+                        })
+                        .collect()
+                };
+                let train = grids(Split::Train)?
+                    .iter()
+                    .map(|g| {
+                        let (lo, hi) = if *transpose {
+                            fugue_tokens::tonicnet::transposition_range(g)
+                        } else {
+                            (0, 0)
+                        };
+                        // The untransposed piece first: it is the one scored.
+                        std::iter::once(0)
+                            .chain((lo..=hi).filter(|&s| s != 0))
+                            .map(|shift| {
+                                let mut t = g.clone();
+                                t.transpose(shift)?;
+                                tonicnet_seq(&t)
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let plain = |split| -> Result<Vec<TonicSeq>> { grids(split)?.iter().map(tonicnet_seq).collect() };
+                Ok(AnyTask::TonicNet(TonicNetTask::new(
+                    train,
+                    plain(Split::Valid)?,
+                    plain(Split::Test)?,
+                    self.batch_size,
+                    self.seq_len,
+                )))
+            }
+            Encoding::DeepBach { .. } => {
+                if self.seq_len < 3 || self.seq_len.is_multiple_of(2) {
+                    bail!(
+                        "deepbach: seq_len {} must be an odd window of 2·context + 1 ticks",
+                        self.seq_len
+                    );
+                }
+                let pieces = |split| -> Result<Vec<DeepBachPiece>> {
+                    split_pieces(&dataset, split)
+                        .map(|c| match c {
+                            Content::Grid(g) => deepbach_piece(g),
+                            _ => bail!("dataset `{}` is not a set of SATB grids", self.name),
+                        })
+                        .collect()
+                };
+                Ok(AnyTask::DeepBach(DeepBachTask::new(
+                    pieces(Split::Train)?,
+                    pieces(Split::Valid)?,
+                    pieces(Split::Test)?,
+                    deepbach_layout()?,
+                    self.seq_len / 2,
+                    self.batch_size,
+                )?))
+            }
             Encoding::PianoRoll { low, pitches, .. } => {
                 let frames = |split| -> Result<Vec<Vec<Vec<u16>>>> {
                     split_pieces(&dataset, split)
@@ -334,14 +480,94 @@ impl DataSpec {
     }
 }
 
+/// A grid as TonicNet reads it: a pitch below 36 is a rest (TonicNet's
+/// rule), as is one above 81 (it has no token either).
+pub fn tonicnet_grid(g: &fugue_tokens::chorale::SatbGrid) -> fugue_tokens::chorale::SatbGrid {
+    use fugue_tokens::tonicnet::{HIGHEST_PITCH, LOWEST_PITCH};
+    let mut g = g.clone();
+    for (cell, onsets) in g.steps.iter_mut().zip(g.onsets.iter_mut()) {
+        for (p, onset) in cell.iter_mut().zip(onsets.iter_mut()) {
+            if p.is_some_and(|p| !(LOWEST_PITCH..=HIGHEST_PITCH).contains(&p)) {
+                *p = None;
+                *onset = false;
+            }
+        }
+    }
+    g
+}
+
+/// TonicNet ids of a grid (chords from fugue's labeler) and their Z counts.
+pub fn tonicnet_seq(g: &fugue_tokens::chorale::SatbGrid) -> Result<TonicSeq> {
+    let tn = fugue_tokens::tonicnet::TonicNet::new(Default::default())?;
+    let ids = tn.grid_tokens(g, None)?.ids;
+    let z = fugue_models::tonicnet::z_of(&ids, fugue_tokens::tonicnet::Z_MOD as usize);
+    Ok(TonicSeq { ids, z })
+}
+
 /// Turns generated ids back into a score (token encodings only).
 pub fn tokens_to_score(encoding: &Encoding, ids: &[u32]) -> Result<Score<Tick>> {
     match encoding {
         Encoding::SerializedSatb => Ok(serialized_satb::decode(ids, 4).to_score()),
-        Encoding::PianoRoll { .. } | Encoding::CoconetRoll { .. } => {
+        Encoding::TonicNet { .. } => {
+            use fugue_tokens::Tokenizer;
+            let tn = fugue_tokens::tonicnet::TonicNet::new(Default::default())?;
+            let tokens = tn.vocab().decode(ids)?;
+            Ok(tn.decode_grid(&tokens)?.to_score())
+        }
+        Encoding::PianoRoll { .. } | Encoding::CoconetRoll { .. } | Encoding::DeepBach { .. } => {
             bail!("a piano-roll model does not produce tokens")
         }
     }
+}
+
+/// fugue's DeepBach vocabulary as ids, checked against `fugue-tokens`.
+pub fn deepbach_layout() -> Result<TokenLayout> {
+    use fugue_tokens::Token;
+    let db = fugue_tokens::deepbach::DeepBach::new(0)?;
+    let id = |t: Token| db.vocab().id(&t);
+    let layout = TokenLayout::FUGUE;
+    let expected = [
+        (Token::Start, layout.start),
+        (Token::End, layout.end),
+        (Token::Hold, layout.hold),
+        (Token::Rest, layout.rest),
+        (Token::VoicePitch(0), layout.pitch_base),
+        (Token::VoicePitch(127), layout.pitch_base + 127),
+    ];
+    if expected.iter().any(|(t, i)| id(*t) != Some(*i)) || db.vocab().len() != layout.size() {
+        bail!("fugue-tokens' DeepBach vocabulary no longer matches the model's token layout");
+    }
+    Ok(layout)
+}
+
+/// A 16th-note grid as DeepBach's ids and metadata, without padding.
+pub fn deepbach_piece(g: &fugue_tokens::chorale::SatbGrid) -> Result<DeepBachPiece> {
+    if g.steps_per_quarter != 4 {
+        bail!(
+            "DeepBach reads 16th notes (4 steps per quarter), not {}",
+            g.steps_per_quarter
+        );
+    }
+    let db = fugue_tokens::deepbach::DeepBach::new(0)?;
+    let seqs = db.encode(g)?;
+    Ok(DeepBachPiece {
+        voices: db.ids(&seqs)?,
+        fermata: seqs.fermata,
+        tick: seqs.tick,
+        key: seqs.key,
+    })
+}
+
+/// What a DeepBach run records of its training split (`None` for other tasks).
+pub fn deepbach_corpus(task: &AnyTask) -> Option<DeepBachCorpus> {
+    let AnyTask::DeepBach(t) = task else {
+        return None;
+    };
+    Some(DeepBachCorpus {
+        voice_ranges: t.ranges.map(|(lo, hi)| [lo, hi]),
+        fermatas: t.train.iter().any(|p| p.fermata.contains(&1)),
+        keys: t.train.iter().any(|p| p.key.iter().any(|&k| k != 0)),
+    })
 }
 
 /// Every how many 16th steps a Coconet encoding samples the grid.
@@ -439,6 +665,7 @@ mod tests {
             ("gru", "jsb-16th"),
             ("rnn-nade", "nottingham"),
             ("coconet", "jsb-16th"),
+            ("deepbach", "jsb-16th"),
         ] {
             let r = default_recipe(model, data).unwrap_or_else(|e| panic!("{e}"));
             let text = serde_json::to_string(&r).unwrap_or_else(|e| panic!("{e}"));

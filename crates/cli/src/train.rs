@@ -16,10 +16,10 @@ use crate::recipe::{data_root, default_recipe, merge_json, AnyModel, AnyTask, Mo
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade, coconet.
+    /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade, coconet, deepbach, tonicnet.
     #[arg(long)]
     pub model: String,
-    /// The dataset: jsb-16th (token models, coconet); jsb, nottingham, musedata, piano-midi (rnn-nade).
+    /// The dataset: jsb-16th (token models, coconet, deepbach, tonicnet); jsb, nottingham, musedata, piano-midi (rnn-nade).
     #[arg(long)]
     pub data: String,
     /// JSON merged over the default recipe (keys `model.config`, `data`, `train`).
@@ -147,6 +147,17 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     }
     let device = fugue_models::device(&a.device, true)?;
     let task = recipe.data.load(&data_root(a.data_root.as_deref()))?;
+    // A DeepBach run records its training corpus' voice ranges (what its
+    // sampling may draw) in the recipe.
+    let recipe = match crate::recipe::deepbach_corpus(&task) {
+        Some(corpus) => {
+            let mut recipe = recipe;
+            recipe.data.encoding = crate::recipe::Encoding::DeepBach { corpus: Some(corpus) };
+            write_atomic(&a.output.join("run.json"), &serde_json::to_vec_pretty(&recipe)?, true)?;
+            recipe
+        }
+        None => recipe,
+    };
     // Seed before building so that the same recipe gives the same initial weights.
     device.seed(recipe.train.seed);
     let model = recipe.model.build(&device)?;
@@ -198,6 +209,19 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         (AnyModel::Coconet(m), AnyTask::Coconet(task)) => {
             fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
         }
+        (AnyModel::DeepBach(m), AnyTask::DeepBach(task)) => {
+            if m.window() != task.window() {
+                bail!(
+                    "deepbach: data.seq_len {} is not the model's window of {} ticks",
+                    task.window(),
+                    m.window()
+                );
+            }
+            fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
+        }
+        (AnyModel::TonicNet(m), AnyTask::TonicNet(task)) => {
+            fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
+        }
         _ => bail!("the recipe pairs a model with data it cannot read"),
     };
     if let Some(bar) = bar {
@@ -228,6 +252,8 @@ pub fn load_run(run: &Path, which: &str, device: &Device) -> Result<(Recipe, Any
         AnyModel::Lstm(m) => AnyModel::Lstm(checkpoint::load_model(&dir, m)?),
         AnyModel::Nade(m) => AnyModel::Nade(checkpoint::load_model(&dir, m)?),
         AnyModel::Coconet(m) => AnyModel::Coconet(checkpoint::load_model(&dir, m)?),
+        AnyModel::DeepBach(m) => AnyModel::DeepBach(checkpoint::load_model(&dir, m)?),
+        AnyModel::TonicNet(m) => AnyModel::TonicNet(checkpoint::load_model(&dir, m)?),
     };
     Ok((recipe, model))
 }
@@ -242,12 +268,20 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
     let device = fugue_models::device(&a.device, false)?;
     let (recipe, model) = load_run(&a.run, &a.checkpoint, &device)?;
     let task = recipe.data.load(&data_root(a.data_root.as_deref()))?;
+    if let (AnyModel::DeepBach(m), AnyTask::DeepBach(t)) = (&model, &task) {
+        if a.pieces.is_some() || a.orderless {
+            bail!("--pieces and --orderless apply to Coconet only");
+        }
+        return print_deepbach_eval(&a, &recipe, split, m, t, &device);
+    }
     if a.pieces.is_some() && (a.orderless || !matches!(task, AnyTask::Coconet(_))) {
         bail!("--pieces applies to Coconet's chronological NLL only");
     }
     // Coconet's chronological likelihood also has a per-frame figure
     // (all voices of a step), the unit of the paper's framewise table.
     let mut per_frame: Option<(f64, usize)> = None;
+    // TonicNet's own figure: the mean over pieces of each piece's mean.
+    let mut piece_mean: Option<f64> = None;
     let mut order = None;
     let (value, units, unit) = match (&model, &task, &recipe.model) {
         (AnyModel::Transformer(m), AnyTask::Tokens(t), _) => nll(m, t, split, &device),
@@ -266,6 +300,13 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
             per_frame = Some((total / frames.max(1) as f64, frames));
             (total / notes.max(1) as f64, notes, "note")
         }
+        (AnyModel::TonicNet(m), AnyTask::TonicNet(t), _) => {
+            let pieces = t.piece_nll(m, split, &device);
+            let means: Vec<f64> = pieces.iter().filter(|p| p.1 > 0).map(|p| p.0 / p.1 as f64).collect();
+            piece_mean = Some(means.iter().sum::<f64>() / means.len().max(1) as f64);
+            let (total, notes) = pieces.iter().fold((0.0, 0), |(s, n), p| (s + p.0, n + p.1));
+            (total / notes.max(1) as f64, notes, "note")
+        }
         _ => bail!("the recipe pairs a model with data it cannot read"),
     };
     if a.json {
@@ -280,6 +321,9 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
             out["frame_nll"] = nll.into();
             out["frames"] = frames.into();
         }
+        if let Some(mean) = piece_mean {
+            out["piece_mean_nll"] = mean.into();
+        }
         println!("{out}");
     } else {
         let order = order.map(|o| format!(" ({o})")).unwrap_or_default();
@@ -291,6 +335,62 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
         if let Some((nll, frames)) = per_frame {
             println!("  = {nll:.4} nats/frame over {frames} frames");
         }
+        if let Some(mean) = piece_mean {
+            println!("  = {mean:.4} nats/note as TonicNet averages (the mean of each piece's mean)");
+        }
     }
+    Ok(())
+}
+
+/// DeepBach's figures, as its reference code reports them: per voice, the
+/// NLL (nats per tick) and the accuracy of the most likely token at every
+/// tick of the split, untransposed; "overall" is their mean (nats/note).
+fn print_deepbach_eval(
+    a: &EvalArgs,
+    recipe: &Recipe,
+    split: Split,
+    model: &fugue_models::deepbach::DeepBach,
+    task: &fugue_train::DeepBachTask,
+    device: &Device,
+) -> Result<()> {
+    use fugue_tokens::chorale::VOICE_NAMES;
+    if model.window() != task.window() {
+        bail!(
+            "deepbach: data.seq_len {} is not the model's window of {} ticks",
+            task.window(),
+            model.window()
+        );
+    }
+    let scores = fugue_train::voice_scores(model, task, split, device);
+    let (nll, accuracy) = scores.overall();
+    if a.json {
+        let voices: serde_json::Map<String, serde_json::Value> = VOICE_NAMES
+            .iter()
+            .enumerate()
+            .map(|(v, name)| {
+                let entry = serde_json::json!({"nll": scores.nll[v], "accuracy": scores.accuracy[v]});
+                (name.to_ascii_lowercase(), entry)
+            })
+            .collect();
+        let out = serde_json::json!({"run": a.run, "dataset": recipe.data.name, "split": split.name(),
+            "nll": nll, "accuracy": accuracy, "unit": "nats/note", "count": 4 * scores.ticks,
+            "ticks": scores.ticks, "voices": voices});
+        println!("{out}");
+        return Ok(());
+    }
+    println!(
+        "{} {}: DeepBach per-voice NLL and accuracy over {} ticks",
+        recipe.data.name,
+        split.name(),
+        scores.ticks
+    );
+    for (v, name) in VOICE_NAMES.iter().enumerate() {
+        println!(
+            "  {name:<8} {:.4} nats  {:5.1}%",
+            scores.nll[v],
+            100.0 * scores.accuracy[v]
+        );
+    }
+    println!("  {:<8} {nll:.4} nats/note  {:5.1}%", "overall", 100.0 * accuracy);
     Ok(())
 }

@@ -10,10 +10,12 @@
 //! always, `cuda` when the crate is built with the `cuda` feature.
 
 pub mod coconet;
+pub mod deepbach;
 pub mod layers;
 pub mod lstm;
 pub mod music_transformer;
 pub mod rnn_nade;
+pub mod tonicnet;
 
 use burn::module::Module;
 use burn::store::{ModuleSnapshot, SafetensorsStore};

@@ -18,6 +18,7 @@ use burn::tensor::activation::{log_sigmoid, sigmoid};
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::layers::recurrent;
 use crate::ModelError;
 
 /// Hyperparameters.
@@ -129,7 +130,9 @@ impl RnnNade {
         );
         let mut x = shifted;
         for lstm in &self.lstms {
-            x = self.dropout.forward(lstm.forward(x, None).0);
+            // The fused layer of `layers::recurrent`: the same function as
+            // `Lstm::forward`, several times faster to train on a CPU.
+            x = self.dropout.forward(recurrent::lstm_forward(lstm, x, None).0);
         }
         self.split_biases(self.biases.forward(x))
     }
@@ -184,7 +187,7 @@ impl RnnNade {
         for t in 0..total {
             let mut x = Tensor::<3>::from_data(TensorData::new(previous.clone(), [1, 1, p]), device);
             for (lstm, slot) in self.lstms.iter().zip(states.iter_mut()) {
-                let (out, next) = lstm.forward(x, slot.take());
+                let (out, next) = recurrent::lstm_forward(lstm, x, slot.take());
                 *slot = Some(next);
                 x = out;
             }

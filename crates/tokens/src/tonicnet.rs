@@ -44,6 +44,8 @@ pub const HIGHEST_PITCH: u8 = 81;
 pub const CHORD_OTHER: u8 = 48;
 /// The chord class "none" (silence).
 pub const CHORD_NONE: u8 = 49;
+/// TonicNet's vocabulary size: `end`, 46 pitches, `Rest`, 50 chord classes.
+pub const VOCAB_SIZE: usize = 98;
 /// Size of TonicNet's Z embedding table.
 pub const Z_MOD: u32 = 80;
 
@@ -135,6 +137,32 @@ pub fn z_counts(tokens: &[Token]) -> Vec<u32> {
         }
     }
     out
+}
+
+/// TonicNet's voice ranges for transposition (S, A, T, B; MIDI, inclusive).
+pub const VOICE_RANGES: [(u8, u8); 4] = [(60, 81), (53, 77), (45, 72), (36, 64)];
+
+/// The semitone shifts TonicNet trains a piece in: every shift that keeps
+/// each voice inside its [`VOICE_RANGES`] entry, where a voice already
+/// outside its range may still move as far as it could from inside (so the
+/// untransposed piece, 0, is always allowed). Returns `lo..=hi`.
+/// TonicNet's own loop stops one short of `hi` (a Python `range`); fugue
+/// includes it, as the range rule intends.
+pub fn transposition_range(grid: &SatbGrid) -> (i32, i32) {
+    let (mut lo, mut hi) = (i32::MIN, i32::MAX);
+    for (v, &(low, high)) in VOICE_RANGES.iter().enumerate() {
+        let pitches = grid.steps.iter().filter_map(|c| c[v]).map(i32::from);
+        let (Some(min), Some(max)) = (pitches.clone().min(), pitches.max()) else {
+            continue;
+        };
+        lo = lo.max((i32::from(low) - min).min(0));
+        hi = hi.min((i32::from(high) - max).max(0));
+    }
+    if lo > hi {
+        (0, 0)
+    } else {
+        (lo.max(-127), hi.min(127))
+    }
 }
 
 impl TonicNet {
@@ -312,10 +340,28 @@ mod tests {
     use crate::chorale::{jsb_or_skip, load_js_fakes_16th, shared_data, tiny_chorale};
 
     #[test]
+    fn transposition_range_keeps_voices_in_range() {
+        // S 72..=76, A 65, T 60, B 48: the soprano may go up 5 (to 81) and
+        // down 12 (to 60); the tenor down 15, the bass down 12 and up 16,
+        // the alto down 12 and up 12.
+        let grid = SatbGrid::from_pitches(
+            vec![
+                [Some(72), Some(65), Some(60), Some(48)],
+                [Some(76), Some(65), Some(60), Some(48)],
+            ],
+            4,
+        );
+        assert_eq!(transposition_range(&grid), (-12, 5));
+        // A soprano above its range may not go further up, but 0 stays.
+        let high = SatbGrid::from_pitches(vec![[Some(84), Some(65), Some(60), Some(48)]], 4);
+        assert_eq!(transposition_range(&high), (-12, 0));
+    }
+
+    #[test]
     fn vocabulary_is_tonicnets_98_ids() {
         let tn = TonicNet::new(TonicNetConfig::default()).unwrap();
         let v = tn.vocab();
-        assert_eq!(v.len(), 98);
+        assert_eq!(v.len(), VOCAB_SIZE);
         assert_eq!(v.id(&Token::TnEnd), Some(0));
         assert_eq!(v.id(&Token::VoicePitch(36)), Some(1));
         assert_eq!(v.id(&Token::VoicePitch(81)), Some(46));

@@ -7,18 +7,22 @@
 //! `best` checkpoints ([`checkpoint`]).
 
 pub mod checkpoint;
+pub mod deepbach;
 pub mod optim;
 pub mod orderless;
 pub mod schedule;
 pub mod tasks;
+pub mod tonicnet;
 pub mod trainer;
 
 use std::path::PathBuf;
 
+pub use deepbach::{voice_scores, DeepBachPiece, DeepBachTask, TokenLayout, VoiceScores};
 pub use optim::{Optimizer, OptimizerConfig};
 pub use orderless::{chronological_nll, CoconetTask};
 pub use schedule::Schedule;
 pub use tasks::{FrameTask, Split, Task, TokenTask};
+pub use tonicnet::{TonicNetTask, TonicSeq};
 pub use trainer::{evaluate, train, Event, Outcome, TrainConfig};
 
 /// Everything that can go wrong training.

@@ -1,3 +1,4 @@
 //! Layers shared by several model families (reused, not copied).
 
+pub mod recurrent;
 pub mod relative_attention;
