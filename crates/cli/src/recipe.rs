@@ -218,7 +218,7 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         // on a GPU); fugue trains batches of 32-step windows with Adam and
         // warmup + cosine, a budget that fits a CPU session.
         "tonicnet" if token_data => {
-            let mut train = cosine_train(2000, 2e-3, 100, 5.0);
+            let mut train = cosine_train(8000, 2e-3, 100, 5.0);
             train.eval_every = 250;
             train.patience = Some(6);
             Recipe {
