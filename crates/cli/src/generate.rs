@@ -162,9 +162,11 @@ fn generate_tonicnet(
         Some(p) => {
             let loaded = crate::cmd::load(p, &crate::cmd::ReadArgs::default())
                 .with_context(|| format!("cannot read primer {}", p.display()))?;
-            let (grid, _) = SatbGrid::from_score(&loaded.score, 4)
+            let tn = fugue_tokens::tonicnet::TonicNet::new(Default::default())?;
+            let (grid, _) = tn
+                .grid(&loaded.score)
                 .with_context(|| format!("primer {}: TonicNet needs four voices S, A, T, B", p.display()))?;
-            let mut ids = crate::recipe::tonicnet_seq(&crate::recipe::tonicnet_grid(&grid))?.ids;
+            let mut ids = crate::recipe::tonicnet_seq(&tn, &grid)?.ids;
             ids.pop(); // `end`
             ids
         }

@@ -389,10 +389,15 @@ impl DataSpec {
                 )))
             }
             Encoding::TonicNet { transpose } => {
+                let tn = fugue_tokens::tonicnet::TonicNet::new(Default::default())?;
                 let grids = |split| -> Result<Vec<fugue_tokens::chorale::SatbGrid>> {
                     split_pieces(&dataset, split)
                         .map(|c| match c {
-                            Content::Grid(g) => Ok(tonicnet_grid(g)),
+                            Content::Grid(g) => {
+                                let mut g = g.clone();
+                                fugue_tokens::tonicnet::drop_out_of_range(&mut g);
+                                Ok(g)
+                            }
                             _ => bail!("dataset `{}` is not a set of SATB grids", self.name),
                         })
                         .collect()
@@ -411,12 +416,13 @@ impl DataSpec {
                             .map(|shift| {
                                 let mut t = g.clone();
                                 t.transpose(shift)?;
-                                tonicnet_seq(&t)
+                                tonicnet_seq(&tn, &t)
                             })
                             .collect::<Result<Vec<_>>>()
                     })
                     .collect::<Result<Vec<_>>>()?;
-                let plain = |split| -> Result<Vec<TonicSeq>> { grids(split)?.iter().map(tonicnet_seq).collect() };
+                let plain =
+                    |split| -> Result<Vec<TonicSeq>> { grids(split)?.iter().map(|g| tonicnet_seq(&tn, g)).collect() };
                 Ok(AnyTask::TonicNet(TonicNetTask::new(
                     train,
                     plain(Split::Valid)?,
@@ -480,25 +486,8 @@ impl DataSpec {
     }
 }
 
-/// A grid as TonicNet reads it: a pitch below 36 is a rest (TonicNet's
-/// rule), as is one above 81 (it has no token either).
-pub fn tonicnet_grid(g: &fugue_tokens::chorale::SatbGrid) -> fugue_tokens::chorale::SatbGrid {
-    use fugue_tokens::tonicnet::{HIGHEST_PITCH, LOWEST_PITCH};
-    let mut g = g.clone();
-    for (cell, onsets) in g.steps.iter_mut().zip(g.onsets.iter_mut()) {
-        for (p, onset) in cell.iter_mut().zip(onsets.iter_mut()) {
-            if p.is_some_and(|p| !(LOWEST_PITCH..=HIGHEST_PITCH).contains(&p)) {
-                *p = None;
-                *onset = false;
-            }
-        }
-    }
-    g
-}
-
 /// TonicNet ids of a grid (chords from fugue's labeler) and their Z counts.
-pub fn tonicnet_seq(g: &fugue_tokens::chorale::SatbGrid) -> Result<TonicSeq> {
-    let tn = fugue_tokens::tonicnet::TonicNet::new(Default::default())?;
+pub fn tonicnet_seq(tn: &fugue_tokens::tonicnet::TonicNet, g: &fugue_tokens::chorale::SatbGrid) -> Result<TonicSeq> {
     let ids = tn.grid_tokens(g, None)?.ids;
     let z = fugue_models::tonicnet::z_of(&ids, fugue_tokens::tonicnet::Z_MOD as usize);
     Ok(TonicSeq { ids, z })

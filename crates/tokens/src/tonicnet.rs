@@ -165,6 +165,23 @@ pub fn transposition_range(grid: &SatbGrid) -> (i32, i32) {
     }
 }
 
+/// Silences every cell whose pitch has no TonicNet token (outside
+/// 36..=81; TonicNet reads a pitch below 36 as `Rest`) and returns how
+/// many notes started in those cells.
+pub fn drop_out_of_range(grid: &mut SatbGrid) -> usize {
+    let mut dropped = 0;
+    for (cell, onsets) in grid.steps.iter_mut().zip(grid.onsets.iter_mut()) {
+        for (p, onset) in cell.iter_mut().zip(onsets.iter_mut()) {
+            if p.is_some_and(|p| !(LOWEST_PITCH..=HIGHEST_PITCH).contains(&p)) {
+                dropped += usize::from(*onset);
+                *p = None;
+                *onset = false;
+            }
+        }
+    }
+    dropped
+}
+
 impl TonicNet {
     /// A tokenizer for a configuration.
     pub fn new(config: TonicNetConfig) -> Result<Self, TokenError> {
@@ -188,17 +205,7 @@ impl TonicNet {
     /// merged, no fermatas, no key), with what changed.
     pub fn grid(&self, score: &Score<Tick>) -> Result<(SatbGrid, Report), TokenError> {
         let (mut grid, mut report) = SatbGrid::from_score(score, self.config.steps_per_quarter)?;
-        for t in 0..grid.len() {
-            for v in 0..4 {
-                if let Some(p) = grid.steps[t][v] {
-                    if !(LOWEST_PITCH..=HIGHEST_PITCH).contains(&p) {
-                        report.notes_out_of_range += usize::from(grid.onsets[t][v]);
-                        grid.steps[t][v] = None;
-                        grid.onsets[t][v] = false;
-                    }
-                }
-            }
-        }
+        report.notes_out_of_range += drop_out_of_range(&mut grid);
         report.notes_merged += grid.merge_repeats();
         grid.fermatas.fill(false);
         grid.key = None;

@@ -66,6 +66,8 @@ impl TonicNetTask {
         batch_size: usize,
         window_steps: usize,
     ) -> Self {
+        // A piece without sequences could never be drawn from.
+        let train: Vec<Vec<TonicSeq>> = train.into_iter().filter(|t| !t.is_empty()).collect();
         let cumulative = cumulative(train.iter().map(|t| t.first().map_or(0, TonicSeq::steps)));
         Self {
             train,
@@ -164,7 +166,8 @@ impl Task<TonicNet> for TonicNetTask {
         let mut b = Self::empty_batch(self.batch_size, len);
         for _ in 0..self.batch_size {
             let piece = &self.train[pick(&self.cumulative, &mut rng).min(self.train.len().saturating_sub(1))];
-            let seq = &piece[rng.random_range(0..piece.len().max(1)).min(piece.len().max(1) - 1)];
+            // `new` keeps only pieces with at least one sequence.
+            let seq = &piece[rng.random_range(0..piece.len())];
             let start = crop_start(seq.steps(), self.window_steps, &mut rng) * PARTS;
             Self::row(seq, start, len, false, &mut b);
         }
