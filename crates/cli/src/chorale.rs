@@ -48,7 +48,10 @@ pub struct FillArgs {
     /// (each cell is still redrawn ~40 times under the annealed schedule);
     /// `0` runs the paper's one step per cell to write. DeepBach:
     /// pseudo-Gibbs iterations, each redrawing 8 random ticks of every
-    /// voice; 500 by default, as DeepBach's command line.
+    /// voice; by default as many as give each cell of the region the
+    /// draws DeepBach's command line gives (500 iterations over its 64
+    /// ticks: ~62 per cell), i.e. 500 per 64 ticks of the longest voice
+    /// region.
     #[arg(long)]
     pub gibbs_steps: Option<usize>,
     /// Orderless-NADE ancestral sampling (one cell per pass) instead of Gibbs.
@@ -200,6 +203,15 @@ fn fill_chorale(
     }
 }
 
+/// DeepBach's default number of pseudo-Gibbs iterations for a region of
+/// `ticks` ticks per voice. The reference command line runs 500 iterations
+/// of 8 draws per voice over a 64-tick excerpt, ~62 draws per cell; a fixed
+/// 500 over a whole chorale (~250 ticks) would give each cell a quarter of
+/// that, too few for the chain to leave its random start.
+fn deepbach_iterations(ticks: usize) -> usize {
+    (ticks * 500).div_ceil(64).max(1)
+}
+
 /// [`fill_grid`] with DeepBach's pseudo-Gibbs sampling. The region's cells
 /// are drawn as tokens (a pitch starts a note, `__` holds, `rest`), the
 /// grid is decoded from the tokens, and cells outside the region keep their
@@ -219,7 +231,11 @@ fn deepbach_fill_grid(
     if fill.ancestral {
         bail!("--ancestral is Coconet's sampler; DeepBach samples by pseudo-Gibbs");
     }
-    let iterations = fill.gibbs_steps.unwrap_or(500);
+    let region_ticks = (0..4)
+        .map(|v| region.iter().filter(|r| r[v]).count())
+        .max()
+        .unwrap_or(0);
+    let iterations = fill.gibbs_steps.unwrap_or_else(|| deepbach_iterations(region_ticks));
     if iterations == 0 {
         bail!("--gibbs-steps 0: DeepBach needs at least one pseudo-Gibbs iteration");
     }
@@ -645,6 +661,15 @@ pub fn run_eval_chorale(a: EvalChoraleArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deepbach_iterations_give_each_cell_the_reference_draws() {
+        // The reference: 500 iterations over 64 ticks.
+        assert_eq!(deepbach_iterations(64), 500);
+        assert_eq!(deepbach_iterations(256), 2000);
+        assert_eq!(deepbach_iterations(1), 8);
+        assert_eq!(deepbach_iterations(0), 1);
+    }
 
     #[test]
     fn bars_and_voices_parse_or_explain() {

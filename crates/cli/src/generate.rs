@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use crate::recipe::{frames_to_score, tokens_to_score, AnyModel, Encoding, Recipe};
 
 /// Quarter notes per minute of the chorales fugue writes (a grid has no tempo).
-const CHORALE_QPM: f64 = 76.0;
+pub(crate) const CHORALE_QPM: f64 = 76.0;
 
 #[derive(Args, Debug)]
 pub struct GenerateArgs {
@@ -225,6 +225,9 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         (AnyModel::Transformer(m), Encoding::SerializedSatb) => generate_tokens(m, &recipe, &a, seed, &device)?,
         (AnyModel::Lstm(m), Encoding::SerializedSatb) => generate_tokens(m, &recipe, &a, seed, &device)?,
         (AnyModel::TonicNet(m), Encoding::TonicNet { .. }) => generate_tonicnet(m, &recipe, &a, seed, &device)?,
+        (AnyModel::Lstm(m), Encoding::BachBot { standardize_key, .. }) => {
+            crate::bachbot::generate(m, *standardize_key, &a, seed, &device)?
+        }
         (
             AnyModel::Nade(m),
             Encoding::PianoRoll {

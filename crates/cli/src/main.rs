@@ -4,6 +4,7 @@
 //! with its cause chain), 2 on bad usage (clap). A closed stdout pipe (e.g.
 //! `fugue info x.mid | head`) ends quietly.
 
+mod bachbot;
 mod chorale;
 mod cmd;
 mod data;

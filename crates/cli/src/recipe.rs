@@ -62,6 +62,23 @@ pub enum Encoding {
     /// training piece (`transpose: true`, as TonicNet trains).
     #[serde(rename = "tonicnet")]
     TonicNet { transpose: bool },
+    /// BachBot's token stream per chorale (`fugue-tokens`' `bachbot`, 16ths:
+    /// `START`, per frame `(.)`, `(pitch, tie)` in S A T B order, `|||`,
+    /// then `END`), read from SATB scores (`bach-chorales`). As BachBot,
+    /// `standardize_key` transposes each chorale to C major / A minor and
+    /// `four_four_only` keeps only chorales in 4/4 (both default true).
+    #[serde(rename = "bachbot")]
+    BachBot {
+        #[serde(default = "yes")]
+        standardize_key: bool,
+        #[serde(default = "yes")]
+        four_four_only: bool,
+    },
+}
+
+/// serde's default for a flag that is on unless said otherwise.
+fn yes() -> bool {
+    true
 }
 
 /// What a DeepBach run learnt from its training split: each voice's pitch
@@ -80,7 +97,7 @@ pub struct DeepBachCorpus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
-    /// A dataset name (`jsb-16th`, `jsb`, `nottingham`, `musedata`, `piano-midi`).
+    /// A dataset name (`jsb-16th`, `bach-chorales`, `jsb`, `nottingham`, `musedata`, `piano-midi`).
     pub name: String,
     pub encoding: Encoding,
     pub batch_size: usize,
@@ -116,6 +133,19 @@ const BOULANGER: &[&str] = &["jsb", "nottingham", "musedata", "piano-midi"];
 
 /// DeepBach's default updates: about half an hour on two busy CPU cores.
 const DEEPBACH_STEPS: u64 = 12_000;
+
+/// Updates per epoch of BachBot's recipe on `bach-chorales`. BachBot's
+/// epoch is its concatenated training stream once, in batches of 50 ×
+/// 128 tokens; the training split here holds 260 chorales in 4/4, 279,818
+/// tokens (START to END, keys standardized; `fugue train` prints the
+/// count), so an epoch is 279,818 / 6,400 ≈ 44 updates. It is counted from
+/// the corpus, not at run time, so that the recipe on disk states its
+/// schedule in updates; a test pins it to the data (`bachbot.rs`).
+pub const BACHBOT_UPDATES_PER_EPOCH: u64 = 44;
+
+/// BachBot trains 50 epochs (torch-rnn's `max_epochs`) and keeps the best
+/// checkpoint.
+const BACHBOT_EPOCHS: u64 = 50;
 
 /// The data root: `--data-root`, else `$FUGUE_DATA`, else `../shared/data`.
 pub fn data_root(arg: Option<&Path>) -> PathBuf {
@@ -156,6 +186,40 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
     let token_data = data == "jsb-16th";
     let vocab = serialized_satb::VOCAB_SIZE;
     let recipe = match model {
+        // BachBot: its LSTM (embedding 32, 3 × 256, dropout 0.3; without
+        // its BatchNorm, see `LstmLmConfig::bachbot`) on its tokens, with
+        // its training: Adam at 2e-3 halved every 5 epochs, clip 5, batches
+        // of 50 windows of 128 tokens, 50 epochs, the best checkpoint kept
+        // (evaluated once an epoch; patience 5 epochs stops a run that
+        // stopped improving, which BachBot did not do).
+        "lstm" | "gru" if data == "bach-chorales" => {
+            let config = LstmLmConfig {
+                cell: if model == "gru" { Cell::Gru } else { Cell::Lstm },
+                ..LstmLmConfig::bachbot(fugue_tokens::bachbot::VOCAB_SIZE)
+            };
+            let epoch = BACHBOT_UPDATES_PER_EPOCH;
+            let mut train = default_train(BACHBOT_EPOCHS * epoch, 2e-3, 5.0);
+            train.schedule = Schedule::Step {
+                lr: 2e-3,
+                every: 5 * epoch,
+                factor: 0.5,
+            };
+            train.eval_every = epoch;
+            Recipe {
+                model: ModelSpec::Lstm(config),
+                data: DataSpec {
+                    name: data.into(),
+                    encoding: Encoding::BachBot {
+                        standardize_key: true,
+                        four_four_only: true,
+                    },
+                    batch_size: 50,
+                    seq_len: 128,
+                    eval_batches: None,
+                },
+                train,
+            }
+        }
         "music-transformer" | "vanilla-transformer" if token_data => {
             let mut config = MusicTransformerConfig::small(vocab);
             config.relative = model == "music-transformer";
@@ -278,7 +342,7 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         }
         m if !MODEL_NAMES.contains(&m) => bail!("unknown model `{m}` (known: {})", MODEL_NAMES.join(", ")),
         m => bail!(
-            "model `{m}` does not train on `{data}`: token models, coconet, deepbach and tonicnet read `jsb-16th`, rnn-nade reads {}",
+            "model `{m}` does not train on `{data}`: token models, coconet, deepbach and tonicnet read `jsb-16th`, lstm and gru also `bach-chorales` (BachBot), rnn-nade reads {}",
             BOULANGER.join(", ")
         ),
     };
@@ -350,7 +414,23 @@ impl DataSpec {
             eprintln!("warning: {}: {}", w.path, w.message);
         }
         match &self.encoding {
+            Encoding::BachBot {
+                standardize_key,
+                four_four_only,
+            } => Ok(AnyTask::Tokens(crate::bachbot::load_task(
+                &dataset,
+                *standardize_key,
+                *four_four_only,
+                self.batch_size,
+                self.seq_len,
+            )?)),
             Encoding::SerializedSatb => {
+                if !self.seq_len.is_multiple_of(4) {
+                    bail!(
+                        "data.seq_len {}: serialized SATB windows must hold whole steps (a multiple of 4 tokens)",
+                        self.seq_len
+                    );
+                }
                 let encode = |split| -> Result<Vec<Vec<u32>>> {
                     split_pieces(&dataset, split)
                         .map(|c| match c {
@@ -359,15 +439,18 @@ impl DataSpec {
                         })
                         .collect()
                 };
-                Ok(AnyTask::Tokens(TokenTask::new(
-                    encode(Split::Train)?,
-                    encode(Split::Valid)?,
-                    encode(Split::Test)?,
-                    serialized_satb::START,
-                    serialized_satb::PAD,
-                    self.batch_size,
-                    self.seq_len,
-                )))
+                Ok(AnyTask::Tokens(
+                    TokenTask::new(
+                        encode(Split::Train)?,
+                        encode(Split::Valid)?,
+                        encode(Split::Test)?,
+                        serialized_satb::START,
+                        serialized_satb::PAD,
+                        self.batch_size,
+                        self.seq_len,
+                    )
+                    .with_frame(4),
+                ))
             }
             Encoding::CoconetRoll { steps_per_quarter } => {
                 let every = coconet_stride(*steps_per_quarter)?;
@@ -503,6 +586,7 @@ pub fn tokens_to_score(encoding: &Encoding, ids: &[u32]) -> Result<Score<Tick>> 
             let tokens = tn.vocab().decode(ids)?;
             Ok(tn.decode_grid(&tokens)?.to_score())
         }
+        Encoding::BachBot { .. } => crate::bachbot::decode(ids),
         Encoding::PianoRoll { .. } | Encoding::CoconetRoll { .. } | Encoding::DeepBach { .. } => {
             bail!("a piano-roll model does not produce tokens")
         }
@@ -652,6 +736,8 @@ mod tests {
             ("vanilla-transformer", "jsb-16th"),
             ("lstm", "jsb-16th"),
             ("gru", "jsb-16th"),
+            ("lstm", "bach-chorales"),
+            ("gru", "bach-chorales"),
             ("rnn-nade", "nottingham"),
             ("coconet", "jsb-16th"),
             ("deepbach", "jsb-16th"),
@@ -663,6 +749,16 @@ mod tests {
             assert!(back.model.build(&device).is_ok(), "{model}");
         }
         assert!(default_recipe("rnn-nade", "jsb-16th").is_err());
+        assert!(default_recipe("coconet", "bach-chorales").is_err());
+        // An encoding written without its flags takes BachBot's.
+        let e: Encoding = serde_json::from_str(r#"{"kind": "bachbot"}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            e,
+            Encoding::BachBot {
+                standardize_key: true,
+                four_four_only: true
+            }
+        );
         assert!(default_recipe("nope", "jsb").is_err());
     }
 

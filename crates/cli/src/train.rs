@@ -19,7 +19,7 @@ pub struct TrainArgs {
     /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade, coconet, deepbach, tonicnet.
     #[arg(long)]
     pub model: String,
-    /// The dataset: jsb-16th (token models, coconet, deepbach, tonicnet); jsb, nottingham, musedata, piano-midi (rnn-nade).
+    /// The dataset: jsb-16th (token models, coconet, deepbach, tonicnet); bach-chorales (lstm, gru: BachBot); jsb, nottingham, musedata, piano-midi (rnn-nade).
     #[arg(long)]
     pub data: String,
     /// JSON merged over the default recipe (keys `model.config`, `data`, `train`).
@@ -111,12 +111,32 @@ fn recipe_for(a: &TrainArgs) -> Result<Recipe> {
     Ok(recipe)
 }
 
+/// The recipe of a run being resumed. Only `--steps` may change it: a
+/// longer (or shorter) run goes on from its checkpoint, and the recipe on
+/// disk is rewritten so that a later `--resume` or `eval` sees the new
+/// length. A cosine schedule is stretched to the new total, which changes
+/// the learning rate from here on (said on stderr). `--config` and
+/// `--seed` would change what the checkpoint was trained under, so they
+/// are refused rather than ignored.
+fn resumed_recipe(a: &TrainArgs) -> Result<Recipe> {
+    if a.config.is_some() || a.seed.is_some() {
+        bail!("--resume continues the run's own recipe: --config and --seed cannot change it (only --steps can)");
+    }
+    let mut recipe = read_recipe(&a.output)?;
+    if let Some(steps) = a.steps.filter(|&s| s != recipe.train.steps) {
+        recipe.train.steps = steps;
+        if let fugue_train::Schedule::WarmupCosine { total, .. } = &mut recipe.train.schedule {
+            eprintln!("the cosine schedule is stretched from {total} to {steps} updates");
+            *total = steps;
+        }
+        recipe.train.validate()?;
+        write_atomic(&a.output.join("run.json"), &serde_json::to_vec_pretty(&recipe)?, true)?;
+    }
+    Ok(recipe)
+}
+
 pub fn run_train(a: TrainArgs) -> Result<()> {
-    let recipe = if a.resume {
-        read_recipe(&a.output)?
-    } else {
-        recipe_for(&a)?
-    };
+    let recipe = if a.resume { resumed_recipe(&a)? } else { recipe_for(&a)? };
     if !a.resume {
         if a.output.join("run.json").exists() && !a.force {
             bail!(

@@ -332,12 +332,37 @@ fn train_eval_generate_and_resume_after_sigkill() {
     }
     let _ = child.kill(); // SIGKILL on Unix
     let _ = child.wait();
+    // A resume runs the run's own recipe: a --config would change it.
     let o = fugue(
         &train(&killed, "300", &["--resume"])
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),
     );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("--config and --seed cannot change it"),
+        "{}",
+        stderr(&o)
+    );
+    let resume = |run: &Path, steps: &str| {
+        fugue(&[
+            "train",
+            "--model",
+            "music-transformer",
+            "--data",
+            "jsb-16th",
+            "--data-root",
+            &s(&root),
+            "-o",
+            &s(run),
+            "--steps",
+            steps,
+            "--quiet",
+            "--resume",
+        ])
+    };
+    let o = resume(&killed, "300");
     assert!(o.status.success(), "{}", stderr(&o));
     // It really was cut short: the resume starts from an early checkpoint.
     let at: u64 = stderr(&o)
@@ -351,6 +376,18 @@ fn train_eval_generate_and_resume_after_sigkill() {
     assert!(
         (resumed - nll).abs() < 1e-6,
         "resumed run ends at {resumed}, the uninterrupted one at {nll}"
+    );
+
+    // --resume --steps extends a finished run, and its recipe says so.
+    let o = resume(&whole, "320");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("resumed at step 300"), "{}", stderr(&o));
+    let recipe: serde_json::Value = serde_json::from_slice(&std::fs::read(whole.join("run.json")).unwrap()).unwrap();
+    assert_eq!(recipe["train"]["steps"], 320);
+    let longer = eval(&whole, "last");
+    assert!(
+        (longer - nll).abs() > 1e-7,
+        "20 more updates changed nothing ({longer})"
     );
 
     // The run generates through the same door as the default model.

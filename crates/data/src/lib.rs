@@ -11,7 +11,8 @@
 //!   MuseData, Piano-midi.de rolls), [`jsb`] (JSB on 16ths: Coconet's SATB
 //!   set, or rolls at a 16th / 8th / quarter), [`js_fakes`], [`pop909`],
 //!   [`piano`], [`nottingham_abc`] (the Nottingham ABC tunebooks, one score
-//!   per tune), and [`midi_folder`] for any folder of MIDI files (SHA-256
+//!   per tune), [`bach_chorales`] (music21's Bach chorales as MusicXML,
+//!   four-part SATB scores only), and [`midi_folder`] for any folder of MIDI files (SHA-256
 //!   de-duplication, MAESTRO CSV split or an 80/10/10 hash split).
 //! - [`augment`]: transposition within instrument ranges, tempo stretch,
 //!   velocity jitter, all seeded.
@@ -24,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod augment;
+pub mod bach_chorales;
 pub mod batch;
 pub mod boulanger;
 pub mod dataset;

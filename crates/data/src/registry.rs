@@ -9,6 +9,7 @@
 //! Adding a dataset is one [`Known`] variant with its name, folder and
 //! expectation, and one match arm in [`load`].
 
+use crate::bach_chorales::load_bach_chorales;
 use crate::boulanger::{load_boulanger, Benchmark};
 use crate::dataset::Dataset;
 use crate::error::DataError;
@@ -58,11 +59,14 @@ pub enum Known {
     /// The Nottingham Music Database as ABC (Jukedeck's cleaned tunebooks),
     /// one piece per tune.
     NottinghamAbc,
+    /// Bach's four-part chorales as MusicXML (music21's corpus), with
+    /// fermatas, keys and meters: BachBot's corpus.
+    BachChorales,
 }
 
 impl Known {
     /// Every known name.
-    pub const ALL: [Known; 9] = [
+    pub const ALL: [Known; 10] = [
         Known::Jsb,
         Known::Nottingham,
         Known::MuseData,
@@ -72,6 +76,7 @@ impl Known {
         Known::Pop909,
         Known::Piano,
         Known::NottinghamAbc,
+        Known::BachChorales,
     ];
 
     /// The name users type.
@@ -86,6 +91,7 @@ impl Known {
             Known::Pop909 => "pop909",
             Known::Piano => "piano",
             Known::NottinghamAbc => "nottingham-abc",
+            Known::BachChorales => "bach-chorales",
         }
     }
 
@@ -116,6 +122,9 @@ impl Known {
             Known::Pop909 => "POP909 MIDI + beat/chord/key annotations (hash split)",
             Known::Piano => "piano performances: MAESTRO/GiantMIDI/sequenced (MAESTRO split, else hash)",
             Known::NottinghamAbc => "Nottingham ABC tunebooks (cleaned), one piece per tune (hash split)",
+            Known::BachChorales => {
+                "Bach chorales as MusicXML (music21), SATB scores with fermatas, keys, meters (hash split)"
+            }
         }
     }
 
@@ -131,6 +140,7 @@ impl Known {
             Known::Pop909 => "pop909",
             Known::Piano => "piano_performance_giantmidi_eval",
             Known::NottinghamAbc => "nottingham_abc_midi/ABC_cleaned",
+            Known::BachChorales => "bach_chorales_musicxml",
         }
     }
 
@@ -204,6 +214,7 @@ pub fn load(what: &DatasetRef, root: &Path, opts: &LoadOptions) -> Result<Datase
         Known::Pop909 => load_pop909(&k.path(root), name),
         Known::Piano => load_piano(&k.path(root), name),
         Known::NottinghamAbc => load_nottingham_abc(&k.path(root), name),
+        Known::BachChorales => load_bach_chorales(&k.path(root), name),
     }
 }
 

@@ -259,3 +259,59 @@ fn nottingham_abc_has_one_piece_per_tune_and_a_stable_split() {
         again.pieces.iter().map(|p| (&p.id, p.split)).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn bach_chorales_are_the_satb_scores_in_disjoint_hash_splits() {
+    let Some(root) = root() else { return };
+    let dir = Known::BachChorales.path(&root);
+    if !dir.is_dir() {
+        println!("skipped: {} is absent", dir.display());
+        return;
+    }
+    let t = std::time::Instant::now();
+    let ds = load(&DatasetRef::Known(Known::BachChorales), &root, &LoadOptions::default()).unwrap();
+    let skipped: Vec<&fugue_data::DataWarning> = ds
+        .warnings
+        .iter()
+        .filter(|w| w.message.starts_with("skipped"))
+        .collect();
+    println!(
+        "bach-chorales: {} pieces, {:?} train/valid/test, {} skipped, {} warnings, in {:?}",
+        ds.pieces.len(),
+        ds.split_sizes(),
+        skipped.len(),
+        ds.warnings.len(),
+        t.elapsed()
+    );
+    // MANIFEST §8: 412 scores (409 MusicXML + 3 .krn); 365 are Soprano,
+    // Alto, Tenor, Bass; the rest have instrumental parts.
+    assert_eq!(ds.pieces.len(), 365, "{:?}", ds.warnings);
+    assert_eq!(skipped.len(), 412 - 365, "{skipped:?}");
+    assert_eq!(skipped.iter().filter(|w| w.path.ends_with(".krn")).count(), 3);
+    assert!(skipped
+        .iter()
+        .filter(|w| !w.path.ends_with(".krn"))
+        .all(|w| w.message.contains("not four parts Soprano, Alto, Tenor, Bass")));
+    for p in &ds.pieces {
+        let Content::Score(s) = &p.content else {
+            panic!("{}: not a score", p.id)
+        };
+        let names: Vec<&str> = s.tracks.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["Soprano", "Alto", "Tenor", "Bass"], "{}", p.id);
+        assert!(s.tracks.iter().all(|t| !t.notes.is_empty()), "{}", p.id);
+    }
+    // Splits are disjoint, down to the versions of one chorale.
+    let ids: std::collections::HashSet<&str> = ds.pieces.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids.len(), ds.pieces.len());
+    let chorales = |s: Split| -> std::collections::HashSet<&str> {
+        ds.split(s)
+            .map(|p| fugue_data::bach_chorales::chorale_name(&p.id))
+            .collect()
+    };
+    let [train, valid, test] = Split::ALL.map(chorales);
+    assert!(train.is_disjoint(&valid) && train.is_disjoint(&test) && valid.is_disjoint(&test));
+    let [tr, va, te] = ds.split_sizes();
+    assert!(tr > 270 && va > 25 && te > 25, "{:?}", ds.split_sizes());
+    // The hash of file names, fixed for all machines.
+    assert_eq!(ds.split_sizes(), [290, 40, 35]);
+}

@@ -24,17 +24,23 @@
 //!   `fermata` markers, which the MusicXML reader writes for `<fermata>`
 //!   notations (MIDI files carry none).
 //! - BachBot keeps only 4/4 chorales and transposes every one to C major or
-//!   A minor with music21's key analysis. fugue does not filter by meter; with
-//!   `standardize_key` it transposes by the score's first key signature (to
-//!   the nearest C or A, up to a tritone up or down), and when the score has
-//!   none it leaves the key alone and says so in the report's warnings —
-//!   there is no key analysis here.
+//!   A minor with music21's key analysis. The tokenizer encodes any meter
+//!   (its tokens do not say the meter); [`in_four_four`] is BachBot's corpus
+//!   filter, for the caller that builds a corpus. With `standardize_key` it
+//!   transposes by the score's first key signature (a major key to C, a
+//!   minor one to A, whichever way is nearer, up to a tritone up or down),
+//!   and when the score has none it leaves the key alone and says so in the
+//!   report's warnings — there is no key analysis here.
 //! - Not produced: BachBot's `??` blank token (its harmonisation mask).
 
 use crate::chorale::{preprocessed_grid, SatbGrid};
 use crate::{with_ids, Grammar, Preprocessed, Report, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Score, Tick};
 use serde::{Deserialize, Serialize};
+
+/// The vocabulary's size: `START`, `END`, `|||`, `(.)`, then `(p, False)`,
+/// `(p, True)` for every MIDI pitch (a model sizes its read-out by it).
+pub const VOCAB_SIZE: usize = 4 + 2 * 128;
 
 /// BachBot settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +95,8 @@ impl BachBot {
         if self.config.standardize_key {
             match grid.key {
                 Some(k) => {
-                    let tonic = (i32::from(k.sharps) * 7).rem_euclid(12);
+                    // The signature's major tonic, a minor third lower in minor.
+                    let tonic = (i32::from(k.sharps) * 7 + if k.minor { 9 } else { 0 }).rem_euclid(12);
                     let target = if k.minor { 9 } else { 0 };
                     let shift = (target - tonic + 6).rem_euclid(12) - 6;
                     let mut moved = grid.clone();
@@ -181,6 +188,17 @@ impl BachBot {
         }
         Ok(frames_to_grid(&frames, self.config.steps_per_quarter))
     }
+}
+
+/// BachBot's corpus filter: whether a score is in 4/4 throughout (a score
+/// without a time signature is in 4/4, as everywhere in fugue). BachBot
+/// keeps only such chorales, so that every frame index modulo 16 is the
+/// same place in the bar; the tokens themselves do not say the meter.
+pub fn in_four_four(score: &Score<Tick>) -> bool {
+    score
+        .time_signatures
+        .iter()
+        .all(|ts| ts.numerator == 4 && ts.denominator == 4)
 }
 
 /// One frame: fermata flag and (pitch, tie) in voice order.
@@ -297,6 +315,7 @@ mod tests {
         );
         g.fermatas[1] = true;
         let bb = BachBot::new(BachBotConfig::default()).unwrap();
+        assert_eq!(bb.vocab().len(), VOCAB_SIZE);
         let s = bb.grid_tokens(&g).unwrap();
         assert_eq!(
             s.text(),
@@ -346,6 +365,37 @@ mod tests {
         let (g, r) = bb.grid(&no_key).unwrap();
         assert_eq!(g.steps[0][0], Some(67));
         assert!(r.warnings.iter().any(|w| w.contains("no key signature")));
+    }
+
+    /// A minor key goes to A minor: E minor (one sharp) up a fourth, as its
+    /// relative G major goes to C, not up a tone to F# minor.
+    #[test]
+    fn standardize_key_takes_a_minor_key_to_a_minor() {
+        let bb = BachBot::new(BachBotConfig {
+            standardize_key: true,
+            ..BachBotConfig::default()
+        })
+        .unwrap();
+        let mut s = tiny_chorale();
+        s.key_signatures[0].minor = true;
+        let (g, _) = bb.grid(&s).unwrap();
+        assert_eq!(g.steps[0][0], Some(72));
+        s.key_signatures[0].key = -1; // D minor: down a fourth to A minor.
+        let (g, _) = bb.grid(&s).unwrap();
+        assert_eq!(g.steps[0][0], Some(62));
+    }
+
+    #[test]
+    fn four_four_is_every_time_signature_or_none() {
+        use fugue_score::TimeSignature;
+        let mut s = tiny_chorale();
+        assert!(in_four_four(&s), "no time signature is 4/4");
+        s.time_signatures.push(TimeSignature::new(0, 4, 4));
+        assert!(in_four_four(&s));
+        s.time_signatures.push(TimeSignature::new(1920, 3, 4));
+        assert!(!in_four_four(&s));
+        s.time_signatures = vec![TimeSignature::new(0, 2, 2)];
+        assert!(!in_four_four(&s), "2/2 is not BachBot's 4/4");
     }
 
     #[test]

@@ -82,6 +82,14 @@ pub struct TokenTask {
     /// Token ids whose prediction counts in the loss (all when `None`):
     /// TonicNet scores only note tokens, not its chord tokens.
     pub counted: Option<Vec<bool>>,
+    /// Tokens per time step when a piece is a fixed-width serialization
+    /// (4 for serialized SATB; 1 otherwise). Training crops then start on
+    /// a step boundary, as the evaluation windows and whole pieces do, so
+    /// that a token's absolute position in its window says which voice it
+    /// is: without that a Transformer with absolute positions (the vanilla
+    /// baseline) sees voices at random offsets in training and cannot use
+    /// its positions at all.
+    pub frame: usize,
     cumulative: Vec<usize>,
 }
 
@@ -115,8 +123,15 @@ impl TokenTask {
             batch_size,
             seq_len,
             counted: None,
+            frame: 1,
             cumulative,
         }
+    }
+
+    /// Crops start on multiples of `frame` tokens (see [`Self::frame`]).
+    pub fn with_frame(mut self, frame: usize) -> Self {
+        self.frame = frame.max(1);
+        self
     }
 
     fn split(&self, split: Split) -> &[Vec<u32>] {
@@ -185,6 +200,7 @@ impl<M: Module + TokenLm> Task<M> for TokenTask {
             let piece = &self.train[pick(&self.cumulative, &mut rng).min(self.train.len().saturating_sub(1))];
             // `[bos] + piece` has len+1 tokens; a window needs seq_len+1.
             let start = crop_start(piece.len() + 1, self.seq_len + 1, &mut rng);
+            let start = start - start % self.frame.max(1);
             self.row(piece, start, &mut b);
         }
         b
@@ -376,5 +392,29 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn framed_crops_start_on_a_step() {
+        // Token value = 10 + its voice (index mod 4), as serialized SATB.
+        let piece = |steps: usize| (0..4 * steps).map(|k| 10 + (k % 4) as u32).collect::<Vec<u32>>();
+        let free = TokenTask::new(vec![piece(40), piece(25)], vec![], vec![], 1, 0, 16, 12);
+        let framed = free.clone().with_frame(4);
+        let mut unaligned = 0;
+        for step in 0..20 {
+            for (task, aligned) in [(&framed, true), (&free, false)] {
+                let b = <TokenTask as Task<fugue_models::lstm::LstmLm>>::train_batch(task, 3, step);
+                for r in 0..16 {
+                    let row_aligned = (0..12).all(|j| b.targets[r * 12 + j] == 10 + (j % 4) as i64);
+                    if aligned {
+                        assert!(row_aligned, "step {step} row {r}: {:?}", &b.targets[r * 12..][..12]);
+                    } else {
+                        unaligned += usize::from(!row_aligned);
+                    }
+                }
+            }
+        }
+        // Without a frame, crops start anywhere.
+        assert!(unaligned > 100, "{unaligned}");
     }
 }
