@@ -228,6 +228,10 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         (AnyModel::Lstm(m), Encoding::BachBot { standardize_key, .. }) => {
             crate::bachbot::generate(m, *standardize_key, &a, seed, &device)?
         }
+        (AnyModel::Lstm(m), Encoding::Performance(enc)) => crate::performance::generate(m, enc, &a, seed, &device)?,
+        (AnyModel::Transformer(m), Encoding::Performance(enc)) => {
+            crate::performance::generate(m, enc, &a, seed, &device)?
+        }
         (
             AnyModel::Nade(m),
             Encoding::PianoRoll {

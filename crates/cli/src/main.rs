@@ -12,6 +12,7 @@ mod embedded;
 mod generate;
 mod metrics;
 mod output;
+mod performance;
 mod recipe;
 mod render;
 mod roll;

@@ -15,10 +15,12 @@ use fugue_models::music_transformer::{MusicTransformer, MusicTransformerConfig};
 use fugue_models::rnn_nade::{RnnNade, RnnNadeConfig};
 use fugue_models::tonicnet::{TonicNet, TonicNetConfig};
 use fugue_score::{Score, Tick};
-use fugue_tokens::serialized_satb;
+use fugue_tokens::{serialized_satb, Tokenizer};
 use fugue_train::{CoconetTask, FrameTask, OptimizerConfig, Schedule, TokenTask, TonicNetTask, TonicSeq, TrainConfig};
 use fugue_train::{DeepBachPiece, DeepBachTask, TokenLayout};
 use serde::{Deserialize, Serialize};
+
+use crate::performance::PerformanceEncoding;
 
 /// The network and its hyperparameters.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -74,6 +76,11 @@ pub enum Encoding {
         #[serde(default = "yes")]
         four_four_only: bool,
     },
+    /// Performance events (Performance RNN, Music Transformer's piano
+    /// setup) of 30 s chunks of piano performances, the training chunks
+    /// pre-expanded by time stretch and transposition (see
+    /// [`crate::performance`]).
+    Performance(PerformanceEncoding),
 }
 
 /// serde's default for a flag that is on unless said otherwise.
@@ -147,6 +154,27 @@ pub const BACHBOT_UPDATES_PER_EPOCH: u64 = 44;
 /// checkpoint.
 const BACHBOT_EPOCHS: u64 = 50;
 
+/// Performance RNN's updates by default: a first run, far short of
+/// Magenta's training. Measured with `--steps 10` on `piano` (two CPU cores
+/// shared with another training run): 7.5 s an update at the recipe's 64 ×
+/// 512 events and 6.4 M weights, so about 2 hours; 1,000 updates are 33 M
+/// events, about 3.8 passes over the 8.8 M augmented training events of
+/// `piano`. `--resume --steps N` goes on from there.
+const PERFORMANCE_RNN_STEPS: u64 = 1000;
+
+/// The piano Music Transformer's updates by default: 4 s an update at 16 ×
+/// 512 events (measured as Performance RNN's), about 2.2 hours; 2,000
+/// updates are 16 M events, about 1.9 passes over `piano`'s augmented
+/// training events.
+const PIANO_TRANSFORMER_STEPS: u64 = 2000;
+
+/// Whether `--data` names piano performances: the `piano` set, or any
+/// folder of MIDI files that is not a known dataset (a MAESTRO copy, with
+/// its CSV, gets MAESTRO's split).
+fn performance_data(data: &str) -> bool {
+    data == "piano" || (fugue_data::Known::parse(data).is_none() && Path::new(data).is_dir())
+}
+
 /// The data root: `--data-root`, else `$FUGUE_DATA`, else `../shared/data`.
 pub fn data_root(arg: Option<&Path>) -> PathBuf {
     fugue_data::resolve_root(arg, std::env::var_os("FUGUE_DATA").as_deref())
@@ -186,6 +214,66 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
     let token_data = data == "jsb-16th";
     let vocab = serialized_satb::VOCAB_SIZE;
     let recipe = match model {
+        // Performance RNN (Oore et al. 2018; Magenta's
+        // `performance_with_dynamics`): 3 × 512 LSTM (6.4 M weights), no
+        // dropout, an input embedding as wide as the vocabulary (Magenta
+        // feeds one-hot vectors: the same function class), Adam at 1e-3
+        // (constant), clip 3, batches of 64 windows of 512 events. The
+        // events: its 388 plus a start token, 30 s chunks, training chunks
+        // in 5 stretches × 7 transpositions
+        // (`PerformanceEncoding::performance_rnn`). Evaluated every 100
+        // updates on 4 batches, early stop after 5 without improvement.
+        "lstm" | "gru" if performance_data(data) => {
+            let encoding = PerformanceEncoding::performance_rnn();
+            let config = LstmLmConfig {
+                cell: if model == "gru" { Cell::Gru } else { Cell::Lstm },
+                ..LstmLmConfig::performance_rnn(encoding.tokenizer()?.vocab().len())
+            };
+            let mut train = default_train(PERFORMANCE_RNN_STEPS, 1e-3, 3.0);
+            train.eval_every = 100;
+            train.checkpoint_every = 25;
+            train.patience = Some(5);
+            Recipe {
+                model: ModelSpec::Lstm(config),
+                data: DataSpec {
+                    name: data.into(),
+                    encoding: Encoding::Performance(encoding),
+                    batch_size: 64,
+                    seq_len: 512,
+                    eval_batches: Some(4),
+                },
+                train,
+            }
+        }
+        // Music Transformer's piano setup on the same chunks, in
+        // score2perf's vocabulary (310 ids: pitches 21..=108, PAD, EOS), at
+        // CPU size: `MusicTransformerConfig::small` (d_model 128, 4 layers,
+        // 4 heads, FFN 512, dropout 0.1; 1.1 M weights) with relative
+        // embeddings for every distance of the 512-event window (the paper's
+        // MAESTRO model is 8 × 384 on 2,048-event crops). AdamW at 1e-3
+        // with warmup and cosine decay, clip 1, batches of 16 windows.
+        "music-transformer" | "vanilla-transformer" if performance_data(data) => {
+            let encoding = PerformanceEncoding::score2perf();
+            let seq_len = 512;
+            let mut config = MusicTransformerConfig::small(encoding.tokenizer()?.vocab().len());
+            config.relative = model == "music-transformer";
+            config.max_relative = seq_len;
+            let mut train = cosine_train(PIANO_TRANSFORMER_STEPS, 1e-3, 200, 1.0);
+            train.optimizer = OptimizerConfig::adamw(0.01);
+            train.eval_every = 100;
+            train.checkpoint_every = 50;
+            Recipe {
+                model: ModelSpec::MusicTransformer(config),
+                data: DataSpec {
+                    name: data.into(),
+                    encoding: Encoding::Performance(encoding),
+                    batch_size: 16,
+                    seq_len,
+                    eval_batches: Some(16),
+                },
+                train,
+            }
+        }
         // BachBot: its LSTM (embedding 32, 3 × 256, dropout 0.3; without
         // its BatchNorm, see `LstmLmConfig::bachbot`) on its tokens, with
         // its training: Adam at 2e-3 halved every 5 epochs, clip 5, batches
@@ -238,8 +326,9 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
             }
         }
         // A token LSTM/GRU language model on the serialized SATB tokens, at
-        // BachBot's size (3 × 256). Not BachBot, Melody RNN or Performance
-        // RNN themselves: those read their own encodings, not wired here yet.
+        // BachBot's size (3 × 256). Not BachBot or Performance RNN
+        // themselves (their arms read `bach-chorales` and piano
+        // performances); Melody RNN's encoding is not wired yet.
         "lstm" | "gru" if token_data => {
             let config = LstmLmConfig {
                 cell: if model == "gru" { Cell::Gru } else { Cell::Lstm },
@@ -342,7 +431,7 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         }
         m if !MODEL_NAMES.contains(&m) => bail!("unknown model `{m}` (known: {})", MODEL_NAMES.join(", ")),
         m => bail!(
-            "model `{m}` does not train on `{data}`: token models, coconet, deepbach and tonicnet read `jsb-16th`, lstm and gru also `bach-chorales` (BachBot), rnn-nade reads {}",
+            "model `{m}` does not train on `{data}`: token models, coconet, deepbach and tonicnet read `jsb-16th`, lstm and gru also `bach-chorales` (BachBot), token models also `piano` or a MIDI folder (performance events), rnn-nade reads {}",
             BOULANGER.join(", ")
         ),
     };
@@ -414,6 +503,12 @@ impl DataSpec {
             eprintln!("warning: {}: {}", w.path, w.message);
         }
         match &self.encoding {
+            Encoding::Performance(enc) => Ok(AnyTask::Tokens(crate::performance::load_task(
+                &dataset,
+                enc,
+                self.batch_size,
+                self.seq_len,
+            )?)),
             Encoding::BachBot {
                 standardize_key,
                 four_four_only,
@@ -569,6 +664,30 @@ impl DataSpec {
     }
 }
 
+/// A token task's ids must fit the model's vocabulary: a recipe whose
+/// encoding `--config` changed without the model's `vocab_size` would
+/// otherwise index past the embedding.
+pub fn check_vocab(model: &ModelSpec, task: &AnyTask) -> Result<()> {
+    let vocab = match model {
+        ModelSpec::MusicTransformer(c) => c.vocab_size,
+        ModelSpec::Lstm(c) => c.vocab_size,
+        _ => return Ok(()),
+    };
+    let AnyTask::Tokens(t) = task else {
+        return Ok(());
+    };
+    let ids = t.train.iter().chain(&t.valid).chain(&t.test).flatten();
+    if let Some(max) = ids.copied().chain([t.bos, t.pad]).max() {
+        if max as usize >= vocab {
+            bail!(
+                "the data has token id {max} but model.config.vocab_size is {vocab}: set it to at least {}",
+                max + 1
+            );
+        }
+    }
+    Ok(())
+}
+
 /// TonicNet ids of a grid (chords from fugue's labeler) and their Z counts.
 pub fn tonicnet_seq(tn: &fugue_tokens::tonicnet::TonicNet, g: &fugue_tokens::chorale::SatbGrid) -> Result<TonicSeq> {
     let ids = tn.grid_tokens(g, None)?.ids;
@@ -581,12 +700,12 @@ pub fn tokens_to_score(encoding: &Encoding, ids: &[u32]) -> Result<Score<Tick>> 
     match encoding {
         Encoding::SerializedSatb => Ok(serialized_satb::decode(ids, 4).to_score()),
         Encoding::TonicNet { .. } => {
-            use fugue_tokens::Tokenizer;
             let tn = fugue_tokens::tonicnet::TonicNet::new(Default::default())?;
             let tokens = tn.vocab().decode(ids)?;
             Ok(tn.decode_grid(&tokens)?.to_score())
         }
         Encoding::BachBot { .. } => crate::bachbot::decode(ids),
+        Encoding::Performance(enc) => crate::performance::decode(enc, ids),
         Encoding::PianoRoll { .. } | Encoding::CoconetRoll { .. } | Encoding::DeepBach { .. } => {
             bail!("a piano-roll model does not produce tokens")
         }
@@ -738,6 +857,8 @@ mod tests {
             ("gru", "jsb-16th"),
             ("lstm", "bach-chorales"),
             ("gru", "bach-chorales"),
+            ("lstm", "piano"),
+            ("music-transformer", "piano"),
             ("rnn-nade", "nottingham"),
             ("coconet", "jsb-16th"),
             ("deepbach", "jsb-16th"),

@@ -19,7 +19,7 @@ pub struct TrainArgs {
     /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade, coconet, deepbach, tonicnet.
     #[arg(long)]
     pub model: String,
-    /// The dataset: jsb-16th (token models, coconet, deepbach, tonicnet); bach-chorales (lstm, gru: BachBot); jsb, nottingham, musedata, piano-midi (rnn-nade).
+    /// The dataset: jsb-16th (token models, coconet, deepbach, tonicnet); bach-chorales (lstm, gru: BachBot); piano or a folder of MIDI files (lstm, gru: Performance RNN; music-transformer); jsb, nottingham, musedata, piano-midi (rnn-nade).
     #[arg(long)]
     pub data: String,
     /// JSON merged over the default recipe (keys `model.config`, `data`, `train`).
@@ -167,6 +167,7 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     }
     let device = fugue_models::device(&a.device, true)?;
     let task = recipe.data.load(&data_root(a.data_root.as_deref()))?;
+    crate::recipe::check_vocab(&recipe.model, &task)?;
     // A DeepBach run records its training corpus' voice ranges (what its
     // sampling may draw) in the recipe.
     let recipe = match crate::recipe::deepbach_corpus(&task) {
@@ -288,6 +289,7 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
     let device = fugue_models::device(&a.device, false)?;
     let (recipe, model) = load_run(&a.run, &a.checkpoint, &device)?;
     let task = recipe.data.load(&data_root(a.data_root.as_deref()))?;
+    crate::recipe::check_vocab(&recipe.model, &task)?;
     if let (AnyModel::DeepBach(m), AnyTask::DeepBach(t)) = (&model, &task) {
         if a.pieces.is_some() || a.orderless {
             bail!("--pieces and --orderless apply to Coconet only");

@@ -182,6 +182,24 @@ pub fn transpose(
     Some((out, clamped))
 }
 
+/// A score played `factor` times as long (above 1 slower): every tempo's
+/// microseconds per quarter times `factor`, ticks unchanged (see the module
+/// docs). Performance RNN's fixed factors (0.95 … 1.05) go through here.
+pub fn stretch(score: &Score<Tick>, factor: f64) -> Score<Tick> {
+    let mut out = score.clone();
+    stretch_in_place(&mut out, factor);
+    out
+}
+
+fn stretch_in_place(score: &mut Score<Tick>, factor: f64) {
+    if score.tempos.is_empty() {
+        score.tempos.push(Tempo::from_qpm(0, 120.0));
+    }
+    for t in &mut score.tempos {
+        t.mspq = ((f64::from(t.mspq) * factor).round() as u32).clamp(1, 0x00FF_FFFF);
+    }
+}
+
 /// Augment a score with a seed; see the module docs.
 pub fn augment(score: &Score<Tick>, cfg: &Augment, seed: u64) -> (Score<Tick>, Applied) {
     let mut r = rng(seed, 0);
@@ -201,12 +219,7 @@ pub fn augment(score: &Score<Tick>, cfg: &Augment, seed: u64) -> (Score<Tick>, A
     let s = cfg.stretch.clamp(0.0, 0.99);
     let factor = 1.0 - s + 2.0 * s * unit(&mut r);
     if s > 0.0 {
-        if out.tempos.is_empty() {
-            out.tempos.push(Tempo::from_qpm(0, 120.0));
-        }
-        for t in &mut out.tempos {
-            t.mspq = ((f64::from(t.mspq) * factor).round() as u32).clamp(1, 0x00FF_FFFF);
-        }
+        stretch_in_place(&mut out, factor);
     }
     let j = i64::from(cfg.velocity_jitter);
     if j > 0 {
@@ -297,6 +310,17 @@ mod tests {
         assert_eq!(s.tracks[0].notes[2].pitch, 93);
         let full = Ranges::Fixed(PitchRange { lo: 0, hi: 127 });
         assert_eq!(allowed_shifts(&score(), 6, full), Some((-6, 6)));
+    }
+
+    #[test]
+    fn stretch_scales_seconds_and_keeps_ticks() {
+        let s = score();
+        let slow = stretch(&s, 1.05);
+        assert_eq!(slow.tracks, s.tracks);
+        // No tempo: the MIDI default of 120 qpm, stretched.
+        assert_eq!(slow.tempos, vec![Tempo::from_qpm(0, 120.0 / 1.05)]);
+        let sec = slow.to_second();
+        assert!((sec.tracks[0].notes[2].time - 2.0 * 0.5 * 1.05).abs() < 1e-6);
     }
 
     #[test]

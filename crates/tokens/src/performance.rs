@@ -20,6 +20,9 @@
 //! Drum tracks are dropped (Performance RNN models piano). Notes of the same
 //! pitch that would overlap are cut where the next one starts, so that every
 //! note-off ends exactly one note.
+//!
+//! [`Performance::chunks`] cuts a performance into the fixed-length pieces
+//! (30 s in Performance RNN) that Magenta trains and evaluates on.
 
 use crate::{with_ids, Grammar, Preprocessed, Report, TokSeq, Token, TokenError, TokenType, Tokenizer, Vocab};
 use fugue_score::{Note, Score, Tempo, Tick, Track};
@@ -157,6 +160,44 @@ impl Performance {
     /// The configuration.
     pub fn config(&self) -> &PerformanceConfig {
         &self.config
+    }
+
+    /// Preprocesses a score ([`Tokenizer::preprocess`]: sustain, quantization)
+    /// and cuts the performance into chunks of `chunk_steps` time steps, as
+    /// Magenta's `Splitter` cuts a performance into 30 s pieces before
+    /// Performance RNN's pipeline encodes each: a note belongs to the chunk
+    /// its onset falls in, its time is made relative to the chunk's start,
+    /// and it ends at the chunk's end at the latest (note_seq's
+    /// `_extract_subsequences`). Each chunk comes with its index `k` (it
+    /// covers steps `k·chunk_steps ..`), so that chunks of differently
+    /// stretched copies of a piece can be matched; chunks without notes are
+    /// left out. Every chunk is a preprocessed score:
+    /// [`Tokenizer::encode_preprocessed`] takes it as is.
+    pub fn chunks(&self, score: &Score<Tick>, chunk_steps: u32) -> (Vec<(usize, Score<Tick>)>, Report) {
+        let Preprocessed { score: pre, report } = self.preprocess(score);
+        let len = i64::from(chunk_steps.max(1)) * self.config.ms_per_step();
+        let mut chunks: std::collections::BTreeMap<usize, Vec<Note<Tick>>> = Default::default();
+        for n in pre.tracks.iter().flat_map(|t| t.notes.iter()) {
+            let k = (n.time.max(0) / len) as usize;
+            let start = k as i64 * len;
+            let end = n.end().min(start + len);
+            chunks
+                .entry(k)
+                .or_default()
+                .push(Note::new(n.time - start, end - n.time, n.pitch, n.velocity));
+        }
+        let chunks = chunks
+            .into_iter()
+            .map(|(k, notes)| {
+                let mut s = Score::new(TPQ);
+                s.tempos.push(Tempo { time: 0, mspq: MSPQ });
+                let mut track = Track::new("Piano", 0, 0);
+                track.notes = notes;
+                s.tracks.push(track);
+                (k, s)
+            })
+            .collect();
+        (chunks, report)
     }
 }
 
@@ -455,6 +496,51 @@ mod tests {
             seqs[0].text(),
             "VELOCITY_16 NOTE_ON_60 TIME_SHIFT_100 NOTE_OFF_60 TIME_SHIFT_100 TIME_SHIFT_50 NOTE_ON_62 TIME_SHIFT_25 NOTE_OFF_62"
         );
+    }
+
+    #[test]
+    fn chunks_cut_at_onsets_truncate_held_notes_and_skip_empty_spans() {
+        let tok = Performance::new(PerformanceConfig::default()).unwrap();
+        // 480 ticks per quarter at 120 qpm: 960 ticks a second. The pedal
+        // (0.1 s to 1.5 s) holds C4 and E4 over the 1 s chunk boundary.
+        let mut s = Score::<Tick>::new(480);
+        let mut t = Track::new("", 0, 0);
+        t.notes = vec![
+            Note::new(0, 240, 60, 80),
+            Note::new(480, 240, 64, 80),
+            Note::new(1200, 240, 67, 80),
+            Note::new(3072, 240, 69, 80),
+        ];
+        t.pedals = vec![fugue_score::Pedal {
+            time: 96,
+            duration: 1344,
+        }];
+        s.tracks.push(t);
+        let (chunks, report) = tok.chunks(&s, 100);
+        assert_eq!(report.notes_in, 4);
+        let text = |c: &Score<Tick>| tok.encode_preprocessed(c).unwrap()[0].text();
+        let got: Vec<(usize, String)> = chunks.iter().map(|(k, c)| (*k, text(c))).collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    0,
+                    "VELOCITY_20 NOTE_ON_60 TIME_SHIFT_50 NOTE_ON_64 TIME_SHIFT_50 NOTE_OFF_60 NOTE_OFF_64".into()
+                ),
+                (
+                    1,
+                    "TIME_SHIFT_25 VELOCITY_20 NOTE_ON_67 TIME_SHIFT_25 NOTE_OFF_67".into()
+                ),
+                (
+                    3,
+                    "TIME_SHIFT_20 VELOCITY_20 NOTE_ON_69 TIME_SHIFT_25 NOTE_OFF_69".into()
+                ),
+            ]
+        );
+        // One chunk as long as the piece is the piece itself.
+        let (whole, _) = tok.chunks(&s, 1000);
+        assert_eq!(whole.len(), 1);
+        assert_eq!(whole[0].1, tok.preprocess(&s).score);
     }
 
     #[test]
