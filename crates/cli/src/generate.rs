@@ -60,6 +60,18 @@ pub struct GenerateArgs {
     pub force: bool,
 }
 
+impl GenerateArgs {
+    /// The sampling flags as the shared sampler's settings.
+    pub(crate) fn sampling(&self, seed: u64) -> fugue_sample::SamplingConfig {
+        fugue_sample::SamplingConfig {
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            seed,
+        }
+    }
+}
+
 fn pick_output(a: &GenerateArgs, seed: u64) -> PathBuf {
     if let Some(o) = &a.output {
         return o.clone();
@@ -116,12 +128,7 @@ fn generate_tokens<M: fugue_models::TokenLm>(
         logits[serialized_satb::PAD as usize] = f32::NEG_INFINITY;
         logits[serialized_satb::START as usize] = f32::NEG_INFINITY;
     };
-    let config = fugue_sample::SamplingConfig {
-        temperature: a.temperature,
-        top_k: a.top_k,
-        top_p: a.top_p,
-        seed,
-    };
+    let config = a.sampling(seed);
     let new = fugue_sample::generate(
         model,
         &primer,
@@ -190,12 +197,7 @@ fn generate_tonicnet(
             }
         }
     };
-    let config = fugue_sample::SamplingConfig {
-        temperature: a.temperature,
-        top_k: a.top_k,
-        top_p: a.top_p,
-        seed,
-    };
+    let config = a.sampling(seed);
     let new = fugue_sample::generate(model, &primer, tokens, Some(0), &config, VOCAB_SIZE, device, constrain)?;
     let mut all = primer;
     all.extend(&new);

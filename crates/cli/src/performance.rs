@@ -396,12 +396,7 @@ pub fn generate<M: fugue_models::TokenLm>(
             }
         }
     };
-    let config = fugue_sample::SamplingConfig {
-        temperature: a.temperature,
-        top_k: a.top_k,
-        top_p: a.top_p,
-        seed,
-    };
+    let config = a.sampling(seed);
     let new = fugue_sample::generate(
         model,
         &primer,

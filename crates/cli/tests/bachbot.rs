@@ -6,28 +6,14 @@
 //! `../shared/data`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use fugue_data::dataset::{hash_split, sha256};
 use fugue_data::Split;
 use fugue_score::musicxml::{write_mxl, WriteOptions};
 use fugue_score::{KeySignature, Note, Score, Text, Tick, TimeSignature, Track};
 
-fn fugue(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fugue")).args(args).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
+mod common;
+use common::{fugue, s, stderr, stdout};
 
 /// Four bars of quarter-note chords in D major (two sharps) walking a
 /// scale from degree `k`, a fermata on every second bar's last chord;

@@ -2,25 +2,15 @@
 //! with the embedded Coconet model (no data needed).
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use fugue_score::midi::{read_midi, write_midi, MidiFormat, ReadOptions};
 use fugue_score::{Note, Score, Tick, TimeSignature, Track};
 use fugue_tokens::chorale::SatbGrid;
 
+mod common;
+use common::{fugue, s, stderr};
+
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/bach_chorale.mid");
-
-fn fugue(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fugue")).args(args).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
 
 fn read(path: &Path) -> Score<Tick> {
     read_midi(&std::fs::read(path).unwrap(), &ReadOptions::default())

@@ -1,11 +1,9 @@
 //! The `fugue` binary end to end, in a temporary folder.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn fugue(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fugue")).args(args).output().unwrap()
-}
+mod common;
+use common::{fugue, stderr};
 
 fn sample(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -13,10 +11,6 @@ fn sample(name: &str) -> String {
         .join(name)
         .display()
         .to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn tmp(dir: &tempfile::TempDir, name: &str) -> PathBuf {

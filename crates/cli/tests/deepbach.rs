@@ -4,23 +4,13 @@
 //! so these tests need nothing from `../shared/data`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use fugue_score::midi::{read_midi, write_midi, MidiFormat, ReadOptions};
 use fugue_score::{Note, Score, Tick, TimeSignature, Track};
 use fugue_tokens::chorale::SatbGrid;
 
-fn fugue(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fugue")).args(args).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
+mod common;
+use common::{fugue, s, stderr};
 
 fn grid(path: &Path) -> SatbGrid {
     let score = read_midi(&std::fs::read(path).unwrap(), &ReadOptions::default())

@@ -6,28 +6,15 @@
 //! folder, so these tests need nothing from `../shared/data`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use fugue_data::dataset::{hash_split, sha256};
 use fugue_data::Split;
 use fugue_score::midi::{write_midi, MidiFormat};
 use fugue_score::{Note, Pedal, Score, Tempo, Tick, Track};
 
-fn fugue(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fugue")).args(args).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn s(p: &Path) -> String {
-    p.display().to_string()
-}
+mod common;
+use common::{fugue, s, stderr, stdout};
 
 /// A 12 s "performance" at 120 qpm (960 ticks a second): broken chords in
 /// a key set by `k`, uneven timing and velocities, the pedal down for the
