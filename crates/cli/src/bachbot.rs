@@ -209,23 +209,11 @@ pub fn generate<M: fugue_models::TokenLm>(
             }
         }
     };
-    let config = a.sampling(seed);
-    let new = fugue_sample::generate(
-        model,
-        &primer,
-        budget,
-        Some(end),
-        &config,
-        vocab.len(),
-        device,
-        constrain,
-    )?;
-    let mut all = primer;
-    all.extend(&new);
+    let (all, drawn) = a.continue_primer(model, primer, budget, Some(end), seed, vocab.len(), device, constrain)?;
     let mut score = decode(&all)?.resample(480, None)?;
     score.tempos.push(Tempo::from_qpm(0, CHORALE_QPM));
     score.time_signatures.push(TimeSignature::new(0, 4, 4));
-    Ok((score, new.len()))
+    Ok((score, drawn))
 }
 
 #[cfg(test)]

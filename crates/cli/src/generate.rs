@@ -61,14 +61,35 @@ pub struct GenerateArgs {
 }
 
 impl GenerateArgs {
-    /// The sampling flags as the shared sampler's settings.
-    pub(crate) fn sampling(&self, seed: u64) -> fugue_sample::SamplingConfig {
-        fugue_sample::SamplingConfig {
+    /// Draws up to `budget` tokens after `primer` (stopping early at
+    /// `stop`) with the shared sampler under these flags and the caller's
+    /// grammar (`constrain`); returns the primer followed by the new
+    /// tokens, and how many are new. Every token model's generate path
+    /// goes through here, so they all honour the same flags.
+    // Each argument is a separate concern the caller owns.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn continue_primer<M: fugue_models::TokenLm>(
+        &self,
+        model: &M,
+        primer: Vec<u32>,
+        budget: usize,
+        stop: Option<u32>,
+        seed: u64,
+        vocab: usize,
+        device: &Device,
+        constrain: impl FnMut(&[u32], &mut [f32]),
+    ) -> Result<(Vec<u32>, usize)> {
+        let config = fugue_sample::SamplingConfig {
             temperature: self.temperature,
             top_k: self.top_k,
             top_p: self.top_p,
             seed,
-        }
+        };
+        let new = fugue_sample::generate(model, &primer, budget, stop, &config, vocab, device, constrain)?;
+        let drawn = new.len();
+        let mut all = primer;
+        all.extend(new);
+        Ok((all, drawn))
     }
 }
 
@@ -128,26 +149,23 @@ fn generate_tokens<M: fugue_models::TokenLm>(
         logits[serialized_satb::PAD as usize] = f32::NEG_INFINITY;
         logits[serialized_satb::START as usize] = f32::NEG_INFINITY;
     };
-    let config = a.sampling(seed);
-    let new = fugue_sample::generate(
+    let (all, drawn) = a.continue_primer(
         model,
-        &primer,
+        primer,
         steps,
         None,
-        &config,
+        seed,
         serialized_satb::VOCAB_SIZE,
         device,
         constrain,
     )?;
-    let mut all = primer;
-    all.extend(&new);
     let score = tokens_to_score(&recipe.data.encoding, &all)?;
     // One tick per sixteenth is exact but unusual: DAWs and players expect
     // a fine grid, a meter and a tempo (the chorales are in common time).
     let mut score = score.resample(480, None)?;
     score.tempos.push(Tempo::from_qpm(0, CHORALE_QPM));
     score.time_signatures.push(TimeSignature::new(0, 4, 4));
-    Ok((score, new.len()))
+    Ok((score, drawn))
 }
 
 /// TonicNet: from a primer's steps, else (as TonicNet samples) from one
@@ -197,10 +215,7 @@ fn generate_tonicnet(
             }
         }
     };
-    let config = a.sampling(seed);
-    let new = fugue_sample::generate(model, &primer, tokens, Some(0), &config, VOCAB_SIZE, device, constrain)?;
-    let mut all = primer;
-    all.extend(&new);
+    let (mut all, drawn) = a.continue_primer(model, primer, tokens, Some(0), seed, VOCAB_SIZE, device, constrain)?;
     // A sample cut mid-step by `--tokens` keeps only its whole steps.
     if all.last() != Some(&0) {
         all.truncate(all.len() / PARTS * PARTS);
@@ -208,7 +223,7 @@ fn generate_tonicnet(
     let mut score = tokens_to_score(&recipe.data.encoding, &all)?.resample(480, None)?;
     score.tempos.push(Tempo::from_qpm(0, CHORALE_QPM));
     score.time_signatures.push(TimeSignature::new(0, 4, 4));
-    Ok((score, new.len()))
+    Ok((score, drawn))
 }
 
 pub fn run(a: GenerateArgs) -> Result<()> {

@@ -396,20 +396,8 @@ pub fn generate<M: fugue_models::TokenLm>(
             }
         }
     };
-    let config = a.sampling(seed);
-    let new = fugue_sample::generate(
-        model,
-        &primer,
-        budget,
-        Some(start),
-        &config,
-        vocab.len(),
-        device,
-        constrain,
-    )?;
-    let mut all = primer;
-    all.extend(&new);
-    Ok((decode(enc, &all)?, new.len()))
+    let (all, drawn) = a.continue_primer(model, primer, budget, Some(start), seed, vocab.len(), device, constrain)?;
+    Ok((decode(enc, &all)?, drawn))
 }
 
 #[cfg(test)]
