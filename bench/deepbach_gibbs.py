@@ -21,23 +21,14 @@ with the same thread count.
     cargo build --release -p fugue-cli
     python bench/deepbach_gibbs.py --run runs/deepbach-jsb [--runs 3] [--threads 2]
 """
-import argparse, json, os, re, statistics, struct, subprocess, tempfile, time
+import argparse, json, os, re, statistics, subprocess, tempfile, time
 from pathlib import Path
+
+from coconet_gibbs import melody_midi  # the same 16-bar melody as the Coconet benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS, BATCH = 256, 8
 ITERATIONS = TICKS * 500 // 64
-
-
-def melody_midi(path):
-    """64 quarter notes (a scale up and down around C5), 480 tpq, format 0."""
-    pitches = [72, 74, 76, 77, 79, 77, 76, 74] * 8
-    ev = b""
-    for p in pitches:
-        ev += b"\x00\x90" + bytes([p, 90]) + b"\x83\x60\x80" + bytes([p, 0])  # delta 480 = 0x83 0x60
-    ev += b"\x00\xff\x2f\x00"
-    data = b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk" + struct.pack(">I", len(ev)) + ev
-    Path(path).write_bytes(data)
 
 
 def fugue_runs(run, runs, threads):

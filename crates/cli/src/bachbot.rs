@@ -219,7 +219,6 @@ pub fn generate<M: fugue_models::TokenLm>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fugue_data::{Content, Piece};
     use fugue_score::{KeySignature, Note, Text, Track};
     use fugue_tokens::chorale::{FERMATA_MARKER, VOICE_NAMES};
 
@@ -255,20 +254,11 @@ mod tests {
     }
 
     fn dataset(scores: Vec<(Split, Score<Tick>)>) -> Dataset {
-        Dataset {
-            name: "test".into(),
-            pieces: scores
-                .into_iter()
-                .enumerate()
-                .map(|(i, (split, s))| Piece {
-                    id: format!("{i}.mxl"),
-                    split,
-                    content: Content::Score(Box::new(s)),
-                    meta: Default::default(),
-                })
-                .collect(),
-            ..Dataset::default()
-        }
+        let named = scores
+            .into_iter()
+            .enumerate()
+            .map(|(i, (split, s))| (format!("{i}.mxl"), split, s));
+        Dataset::from_scores("test", named)
     }
 
     #[test]

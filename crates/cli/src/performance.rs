@@ -403,7 +403,6 @@ pub fn generate<M: fugue_models::TokenLm>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fugue_data::Content;
     use fugue_score::{Note, Pedal, Track};
     use fugue_train::Task;
 
@@ -425,20 +424,11 @@ mod tests {
     }
 
     fn dataset(scores: Vec<(Split, Score<Tick>)>) -> Dataset {
-        Dataset {
-            name: "test".into(),
-            pieces: scores
-                .into_iter()
-                .enumerate()
-                .map(|(i, (split, s))| Piece {
-                    id: format!("{i}.mid"),
-                    split,
-                    content: Content::Score(Box::new(s)),
-                    meta: Default::default(),
-                })
-                .collect(),
-            ..Dataset::default()
-        }
+        let named = scores
+            .into_iter()
+            .enumerate()
+            .map(|(i, (split, s))| (format!("{i}.mid"), split, s));
+        Dataset::from_scores("test", named)
     }
 
     fn small() -> PerformanceEncoding {

@@ -272,6 +272,27 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// A dataset of scores already in memory (no folder behind it): each
+    /// `(id, split, score)` becomes a piece without metadata, in the order
+    /// given. For library users who bring their own scores, and for tests.
+    pub fn from_scores(name: &str, scores: impl IntoIterator<Item = (String, Split, Score<Tick>)>) -> Dataset {
+        let mut ds = Dataset {
+            name: name.into(),
+            pieces: scores
+                .into_iter()
+                .map(|(id, split, score)| Piece {
+                    id,
+                    split,
+                    content: Content::Score(Box::new(score)),
+                    meta: Meta::default(),
+                })
+                .collect(),
+            ..Dataset::default()
+        };
+        ds.sort_by_split();
+        ds
+    }
+
     /// The pieces of one split.
     pub fn split(&self, split: Split) -> impl Iterator<Item = &Piece> {
         self.pieces.iter().filter(move |p| p.split == split)
@@ -296,6 +317,24 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scores_in_memory_become_pieces_train_first() {
+        let score = || Score::<Tick>::new(480);
+        let ds = Dataset::from_scores(
+            "mine",
+            [
+                ("a".to_string(), Split::Test, score()),
+                ("b".into(), Split::Train, score()),
+                ("c".into(), Split::Test, score()),
+            ],
+        );
+        let ids: Vec<&str> = ds.pieces.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["b", "a", "c"]);
+        assert_eq!(ds.split_sizes(), [1, 0, 2]);
+        assert!(matches!(ds.pieces[0].content, Content::Score(_)));
+        assert_eq!(ds.name, "mine");
+    }
 
     #[test]
     fn hash_split_is_about_80_10_10_and_stable() {
