@@ -21,6 +21,13 @@ mod train;
 
 use clap::Parser;
 
+/// mimalloc rather than glibc's allocator: a training step frees and
+/// reallocates tens of MB of activations, which glibc hands back to the
+/// kernel and page-faults in again at every step (the LSTM step is 15%
+/// faster with mimalloc; docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = cmd::Cli::parse();
     if let Err(e) = cmd::run(cli) {

@@ -18,6 +18,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::layers::relative_attention::{AttentionConfig, KvCache, RelativeAttention};
+use crate::layers::transformer_decode::{CpuDecoder, CpuSession};
 use crate::{ModelError, TokenLm};
 
 /// Hyperparameters. [`MusicTransformerConfig::paper_jsb`] and
@@ -202,16 +203,24 @@ pub struct MusicTransformer {
     pub d_model: usize,
 }
 
-/// Decoding state: one KV cache per block and the next position.
-#[derive(Debug, Clone)]
+/// Decoding state. On the `flex` (CPU) backend, the weights copied for
+/// [`CpuDecoder`] and one cache per sequence; elsewhere, one tensor KV
+/// cache per block and the next position.
+#[derive(Debug)]
 pub struct TransformerState {
     pub caches: Vec<KvCache>,
     pub position: usize,
+    cpu: Option<CpuSession>,
 }
 
 /// The sinusoidal timing signal of "Attention Is All You Need" for
 /// positions `start..start+len` (`[len, d]`).
 pub fn timing_signal(start: usize, len: usize, d: usize, device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(timing_values(start, len, d), [len, d]), device)
+}
+
+/// [`timing_signal`]'s values, row-major.
+pub(crate) fn timing_values(start: usize, len: usize, d: usize) -> Vec<f32> {
     let half = d / 2;
     let mut values = vec![0f32; len * d];
     for p in 0..len {
@@ -222,7 +231,7 @@ pub fn timing_signal(start: usize, len: usize, d: usize, device: &Device) -> Ten
             values[p * d + half + i] = (pos * rate).cos() as f32;
         }
     }
-    Tensor::from_data(TensorData::new(values, [len, d]), device)
+    values
 }
 
 impl MusicTransformer {
@@ -231,6 +240,17 @@ impl MusicTransformer {
         let device = ids.device();
         let x = self.embedding.forward(ids).mul_scalar((self.d_model as f64).sqrt());
         x + timing_signal(start, t, self.d_model, &device).unsqueeze::<3>()
+    }
+
+    /// Decoding state that runs every step as tensor operations on the
+    /// model's own device: what `start` gives off the CPU, kept callable so
+    /// that the tests can hold [`CpuDecoder`] to it.
+    pub fn start_tensor_path(&self) -> TransformerState {
+        TransformerState {
+            caches: vec![KvCache::empty(); self.blocks.len()],
+            position: 0,
+            cpu: None,
+        }
     }
 }
 
@@ -245,14 +265,33 @@ impl TokenLm for MusicTransformer {
         self.head.forward(self.norm.forward(x))
     }
 
-    fn start(&self, _batch: usize, _device: &Device) -> TransformerState {
-        TransformerState {
-            caches: vec![KvCache::empty(); self.blocks.len()],
-            position: 0,
+    fn start(&self, batch: usize, device: &Device) -> TransformerState {
+        let mut state = self.start_tensor_path();
+        if *device == Device::flex() {
+            state.cpu = Some(CpuSession::new(CpuDecoder::new(self), batch));
         }
+        state
     }
 
     fn step(&self, state: &mut TransformerState, ids: Tensor<1, Int>) -> Tensor<2> {
+        if let Some(session) = &mut state.cpu {
+            let device = ids.device();
+            let ids = ids
+                .into_data()
+                .convert::<i64>()
+                .try_into_vec::<i64>()
+                .unwrap_or_default();
+            assert_eq!(ids.len(), session.batch(), "one token per sequence started");
+            let vocab = session.vocab();
+            let mut logits = Vec::with_capacity(ids.len() * vocab);
+            for (seq, &id) in ids.iter().enumerate() {
+                let id = usize::try_from(id).ok().filter(|&i| i < vocab);
+                let id = id.unwrap_or_else(|| panic!("token id outside the vocabulary of {vocab}"));
+                logits.extend(session.step(seq, id));
+            }
+            state.position += 1;
+            return Tensor::from_data(TensorData::new(logits, [ids.len(), vocab]), &device);
+        }
         let mut x = self.embed(ids.unsqueeze_dim(1), state.position);
         for (block, cache) in self.blocks.iter().zip(state.caches.iter_mut()) {
             x = block.step(x, cache);
@@ -278,6 +317,35 @@ mod tests {
             };
             let model = config.init(&device).unwrap_or_else(|e| panic!("{e}"));
             crate::assert_stepping_matches(&model, vec![1, 4, 2, 9, 3, 3, 7, 0, 5, 10], [2, 5], 1e-4);
+        }
+    }
+
+    /// The CPU decoder against the tensor path, step by step: relative and
+    /// absolute, a local window, and sequences longer than the relative
+    /// table (whose far keys get no relative term).
+    #[test]
+    fn the_cpu_decoder_equals_the_tensor_path() {
+        use burn::tensor::Tolerance;
+        let device = Device::flex();
+        for (relative, local_window, max_relative) in [(true, 0, 4), (false, 0, 8), (true, 3, 8)] {
+            device.seed(7);
+            let config = MusicTransformerConfig {
+                relative,
+                local_window,
+                max_relative,
+                ..MusicTransformerConfig::tiny(11)
+            };
+            let model = config.init(&device).unwrap_or_else(|e| panic!("{e}"));
+            let mut cpu = model.start(2, &device);
+            assert!(cpu.cpu.is_some(), "flex decodes on the CPU path");
+            let mut tensor = model.start_tensor_path();
+            for t in 0..9i64 {
+                let ids = Tensor::<1, Int>::from_data(TensorData::new(vec![t % 11, (3 * t + 2) % 11], [2]), &device);
+                let a = model.step(&mut cpu, ids.clone());
+                let b = model.step(&mut tensor, ids);
+                a.into_data()
+                    .assert_approx_eq::<f32>(&b.into_data(), Tolerance::absolute(1e-4));
+            }
         }
     }
 

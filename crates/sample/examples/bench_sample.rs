@@ -9,6 +9,10 @@
 //! three runs; with absolute positions and with relative attention.
 //! Prints `{"tokens", "vanilla_tok_s", "relative_tok_s"}`.
 
+/// The `fugue` binary's allocator, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use fugue_models::device;
 use fugue_models::music_transformer::MusicTransformerConfig;
 use fugue_sample::{generate, SamplingConfig};

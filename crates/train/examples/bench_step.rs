@@ -11,6 +11,10 @@
 //! (Music Transformer with relative attention, or `vanilla-transformer`
 //! with absolute positions). Prints `{"model", "median_ms", "steps"}`.
 
+/// The `fugue` binary's allocator, so the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::Device;

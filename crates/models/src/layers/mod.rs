@@ -2,3 +2,4 @@
 
 pub mod recurrent;
 pub mod relative_attention;
+pub mod transformer_decode;

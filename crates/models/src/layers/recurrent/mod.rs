@@ -28,7 +28,7 @@
 
 mod autodiff;
 mod kernels;
-mod primitives;
+pub(crate) mod primitives;
 
 use burn::nn::activation::Activation;
 use burn::nn::{GateController, Gru, Linear, Lstm, LstmState};

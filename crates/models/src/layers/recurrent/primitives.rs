@@ -236,7 +236,7 @@ impl Drop for Scratch {
 /// building the exponent bits. Inputs are clamped to where `e^x` is a normal
 /// number; NaN stays NaN.
 #[inline(always)]
-pub(super) fn exp(x: f32) -> f32 {
+pub(crate) fn exp(x: f32) -> f32 {
     // ln 2 split so that k·LN2_HI is exact for |k| < 2^8.
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
@@ -305,7 +305,7 @@ macro_rules! multiversion {
         }
     };
 }
-pub(super) use multiversion;
+pub(crate) use multiversion;
 
 multiversion! {
     /// `dst = a + b`, element-wise.
