@@ -221,17 +221,30 @@ pub fn timing_signal(start: usize, len: usize, d: usize, device: &Device) -> Ten
 
 /// [`timing_signal`]'s values, row-major.
 pub(crate) fn timing_values(start: usize, len: usize, d: usize) -> Vec<f32> {
-    let half = d / 2;
+    let rates = timing_rates(d);
     let mut values = vec![0f32; len * d];
-    for p in 0..len {
-        let pos = (start + p) as f64;
-        for i in 0..half {
-            let rate = (-(10_000f64.ln()) * i as f64 / (half.max(2) - 1) as f64).exp();
-            values[p * d + i] = (pos * rate).sin() as f32;
-            values[p * d + half + i] = (pos * rate).cos() as f32;
-        }
+    for (p, row) in values.chunks_exact_mut(d.max(1)).enumerate() {
+        timing_row(start + p, &rates, row);
     }
     values
+}
+
+/// The timing signal's angular rates, one per sine/cosine pair.
+pub(crate) fn timing_rates(d: usize) -> Vec<f64> {
+    let half = d / 2;
+    (0..half)
+        .map(|i| (-(10_000f64.ln()) * i as f64 / (half.max(2) - 1) as f64).exp())
+        .collect()
+}
+
+/// Position `pos`'s timing signal into `row` (`d` long: sines, then
+/// cosines, then a zero if `d` is odd).
+pub(crate) fn timing_row(pos: usize, rates: &[f64], row: &mut [f32]) {
+    let half = rates.len();
+    for (i, rate) in rates.iter().enumerate() {
+        row[i] = (pos as f64 * rate).sin() as f32;
+        row[half + i] = (pos as f64 * rate).cos() as f32;
+    }
 }
 
 impl MusicTransformer {

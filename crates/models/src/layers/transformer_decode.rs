@@ -40,7 +40,7 @@ use burn::nn::{LayerNorm, Linear};
 use burn::tensor::Tensor;
 
 use super::recurrent::primitives::{exp, multiversion};
-use crate::music_transformer::{timing_values, MusicTransformer};
+use crate::music_transformer::{timing_rates, timing_row, MusicTransformer};
 
 /// burn-nn's default layer-norm epsilon, which every Music Transformer
 /// layer norm is built with.
@@ -595,6 +595,8 @@ pub struct CpuSession {
     own: Vec<Vec<HeadCache>>,
     positions: Vec<usize>,
     helpers: Vec<JoinHandle<()>>,
+    /// The timing signal's rates, computed once.
+    rates: Vec<f64>,
 }
 
 impl CpuSession {
@@ -630,6 +632,7 @@ impl CpuSession {
             })
             .collect();
         Self {
+            rates: timing_rates(decoder.d_model),
             own: (0..batch).map(|_| decoder.caches(0)).collect(),
             positions: vec![0; batch],
             decoder,
@@ -652,7 +655,8 @@ impl CpuSession {
         let decoder = &self.decoder;
         let d = decoder.d_model;
         let scale = (d as f32).sqrt();
-        let timing = timing_values(self.positions[seq], 1, d);
+        let mut timing = vec![0.0; d];
+        timing_row(self.positions[seq], &self.rates, &mut timing);
         let x: Vec<f32> = decoder.embedding[id * d..(id + 1) * d]
             .iter()
             .zip(&timing)
