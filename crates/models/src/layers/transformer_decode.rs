@@ -385,6 +385,15 @@ struct Team {
     stop: AtomicBool,
 }
 
+/// Thread `i`'s columns of the residual update: `x[cols] += dense(input)`,
+/// published to the team, then the barrier (`proj` is scratch).
+fn add_residual(team: &Team, dense: &Dense, i: usize, input: &[f32], x: &mut [f32], cols: Range, proj: &mut [f32]) {
+    dense.apply(i, input, proj);
+    x[cols.clone()].iter_mut().zip(proj.iter()).for_each(|(x, a)| *x += a);
+    store(&team.x[cols.clone()], &x[cols]);
+    team.barrier.wait();
+}
+
 /// `[start, end)` of the `i`-th of `n` near-equal blocks of `len`.
 fn block(len: usize, i: usize, n: usize) -> std::ops::Range<usize> {
     len * i / n..len * (i + 1) / n
@@ -509,10 +518,7 @@ impl CpuDecoder {
             team.barrier.wait();
             // Output projection, residual: this thread's columns.
             load(&team.attn, &mut attn);
-            layer.output.apply(i, &attn, &mut proj);
-            x[cols.clone()].iter_mut().zip(&proj).for_each(|(x, a)| *x += a);
-            store(&team.x[cols.clone()], &x[cols.clone()]);
-            team.barrier.wait();
+            add_residual(team, &layer.output, i, &attn, &mut x, cols.clone(), &mut proj);
             // Feed-forward: this thread's hidden units, then its columns.
             load(&team.x, &mut x);
             layer.norm_ff.apply(&x, &mut h);
@@ -524,10 +530,7 @@ impl CpuDecoder {
             team.barrier.wait();
             let mut ff = vec![0.0; d_ff];
             load(&team.ff, &mut ff);
-            layer.ff_out.apply(i, &ff, &mut proj);
-            x[cols.clone()].iter_mut().zip(&proj).for_each(|(x, f)| *x += f);
-            store(&team.x[cols.clone()], &x[cols.clone()]);
-            team.barrier.wait();
+            add_residual(team, &layer.ff_out, i, &ff, &mut x, cols.clone(), &mut proj);
         }
         load(&team.x, &mut x);
         self.norm.apply(&x, &mut h);
