@@ -42,6 +42,7 @@ pub fn load_model(name: &str, checkpoint: &str, device: &Device) -> Result<(Reci
             AnyModel::Transformer(m) => AnyModel::Transformer(weights_from_bytes(m, bytes)?),
             AnyModel::Lstm(m) => AnyModel::Lstm(weights_from_bytes(m, bytes)?),
             AnyModel::Nade(m) => AnyModel::Nade(weights_from_bytes(m, bytes)?),
+            AnyModel::Rbm(m) => AnyModel::Rbm(weights_from_bytes(m, bytes)?),
             AnyModel::Coconet(m) => AnyModel::Coconet(weights_from_bytes(m, bytes)?),
             AnyModel::DeepBach(m) => AnyModel::DeepBach(weights_from_bytes(m, bytes)?),
             AnyModel::TonicNet(m) => AnyModel::TonicNet(weights_from_bytes(m, bytes)?),

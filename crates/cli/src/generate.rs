@@ -226,6 +226,20 @@ fn generate_tonicnet(
     Ok((score, drawn))
 }
 
+/// How many piano-roll frames a piano-roll model generates: `--tokens`
+/// frames, else `--seconds` at 120 quarter notes a minute, else 64. Such
+/// models take no primer yet.
+fn roll_frames(a: &GenerateArgs, frame_quarters: f64) -> Result<usize> {
+    if a.primer.is_some() {
+        bail!("--primer is not supported for piano-roll models yet");
+    }
+    Ok(match (a.tokens, a.seconds) {
+        (Some(t), _) => t,
+        (None, Some(s)) => (s * 2.0 / frame_quarters).round() as usize,
+        (None, None) => 64,
+    })
+}
+
 pub fn run(a: GenerateArgs) -> Result<()> {
     let seed = a.seed.unwrap_or_else(crate::output::clock_seed);
     let output = pick_output(&a, seed);
@@ -255,17 +269,21 @@ pub fn run(a: GenerateArgs) -> Result<()> {
                 low, frame_quarters, ..
             },
         ) => {
-            if a.primer.is_some() {
-                bail!("--primer is not supported for piano-roll models yet");
-            }
-            let frames = match (a.tokens, a.seconds) {
-                (Some(t), _) => t,
-                (None, Some(s)) => (s * 2.0 / frame_quarters).round() as usize,
-                (None, None) => 64,
-            };
+            let frames = roll_frames(&a, *frame_quarters)?;
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let out = m.sample(&[], frames, &device, || rng.random::<f32>());
-            (frames_to_score(&out, *low, *frame_quarters), out.len())
+            (frames_to_score(&out, *low, *frame_quarters, "RNN-NADE"), out.len())
+        }
+        (
+            AnyModel::Rbm(m),
+            Encoding::PianoRoll {
+                low, frame_quarters, ..
+            },
+        ) => {
+            let frames = roll_frames(&a, *frame_quarters)?;
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let out = m.sample(&[], frames, || rng.random::<f32>());
+            (frames_to_score(&out, *low, *frame_quarters, "RNN-RBM"), out.len())
         }
         _ => bail!("the model's recipe pairs it with an encoding it cannot produce"),
     };

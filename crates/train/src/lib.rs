@@ -6,6 +6,7 @@
 //! this crate's [`TrainConfig`]), `metrics.jsonl`, and the `last` and
 //! `best` checkpoints ([`checkpoint`]).
 
+pub mod ais;
 pub mod checkpoint;
 pub mod deepbach;
 pub mod optim;
@@ -17,6 +18,7 @@ pub mod trainer;
 
 use std::path::PathBuf;
 
+pub use ais::AisConfig;
 pub use deepbach::{voice_scores, DeepBachPiece, DeepBachTask, TokenLayout, VoiceScores};
 pub use optim::{Optimizer, OptimizerConfig};
 pub use orderless::{chronological_nll, CoconetTask};

@@ -1,6 +1,7 @@
 //! What a model is trained on and scored by: token sequences (next-token
 //! cross-entropy, nats per token) and piano-roll frames (exact frame NLL,
-//! nats per frame).
+//! nats per frame; for RNN-RBM, contrastive divergence in training and an
+//! AIS estimate of the frame NLL in evaluation).
 //!
 //! Training batches are a pure function of `(seed, step)`: random crops
 //! drawn from an RNG seeded by both, as score2perf trains on random crops.
@@ -11,7 +12,7 @@
 use burn::module::Module;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use fugue_models::rnn_nade::RnnNade;
+use fugue_models::rnn_nade::{RnnNade, RnnRbm};
 use fugue_models::TokenLm;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -30,6 +31,14 @@ pub trait Task<M: Module> {
 
     /// Summed loss in nats over the batch and the units it covers.
     fn loss(&self, model: &M, batch: &Self::Batch, device: &Device) -> (Tensor<1>, usize);
+
+    /// The summed loss [`crate::evaluate`] reports (validation, `fugue
+    /// eval`): [`Task::loss`], unless a model trains on something that is
+    /// not its likelihood (RNN-RBM trains on a contrastive-divergence cost
+    /// and is scored by an AIS estimate of its NLL).
+    fn eval_loss(&self, model: &M, batch: &Self::Batch, device: &Device) -> (Tensor<1>, usize) {
+        self.loss(model, batch, device)
+    }
 
     /// The unit losses are counted in (`token`, `frame`).
     fn unit(&self) -> &'static str;
@@ -309,10 +318,9 @@ impl FrameTask {
     }
 }
 
-impl Task<RnnNade> for FrameTask {
-    type Batch = FrameBatch;
-
-    fn train_batch(&self, seed: u64, step: u64) -> FrameBatch {
+impl FrameTask {
+    /// Random crops of `seq_len` frames, a pure function of `(seed, step)`.
+    fn crops(&self, seed: u64, step: u64) -> FrameBatch {
         let mut rng = step_rng(seed, step, 2);
         let rows: Vec<&[Vec<u16>]> = (0..self.batch_size)
             .map(|_| {
@@ -325,7 +333,7 @@ impl Task<RnnNade> for FrameTask {
 
     /// Whole pieces (the recurrent state runs through each piece), a few
     /// of similar length per batch.
-    fn eval_batches(&self, split: Split) -> Vec<FrameBatch> {
+    fn whole_pieces(&self, split: Split) -> Vec<FrameBatch> {
         let mut pieces: Vec<&[Vec<u16>]> = self.split(split).iter().map(Vec::as_slice).collect();
         pieces.sort_by_key(|p| p.len());
         pieces
@@ -334,12 +342,82 @@ impl Task<RnnNade> for FrameTask {
             .collect()
     }
 
-    fn loss(&self, model: &RnnNade, batch: &FrameBatch, device: &Device) -> (Tensor<1>, usize) {
+    fn tensors(&self, batch: &FrameBatch, device: &Device) -> (Tensor<3>, Tensor<2>, usize) {
         let (b, t, p) = (batch.batch, batch.len, self.pitches);
         let frames = Tensor::<3>::from_data(TensorData::new(batch.frames.clone(), [b, t, p]), device);
         let weights = Tensor::<2>::from_data(TensorData::new(batch.weights.clone(), [b, t]), device);
         let count = batch.weights.iter().filter(|&&w| w > 0.0).count();
+        (frames, weights, count)
+    }
+}
+
+impl Task<RnnNade> for FrameTask {
+    type Batch = FrameBatch;
+
+    fn train_batch(&self, seed: u64, step: u64) -> FrameBatch {
+        self.crops(seed, step)
+    }
+
+    fn eval_batches(&self, split: Split) -> Vec<FrameBatch> {
+        self.whole_pieces(split)
+    }
+
+    fn loss(&self, model: &RnnNade, batch: &FrameBatch, device: &Device) -> (Tensor<1>, usize) {
+        let (frames, weights, count) = self.tensors(batch, device);
         ((model.frame_nll(frames) * weights).sum(), count)
+    }
+
+    fn unit(&self) -> &'static str {
+        "frame"
+    }
+}
+
+/// RNN-RBM on the same batches: training minimises the CD-k cost (not a
+/// likelihood; the logged training loss is that cost per frame), and
+/// evaluation reports −log p(v_t | v_<t) = F(v_t) + log Z_t per frame with
+/// log Z_t estimated by AIS ([`crate::ais`]) under the model's
+/// `ais_chains` and `ais_betas`. AIS's log Z is biased low in expectation,
+/// so this NLL is slightly optimistic.
+impl Task<RnnRbm> for FrameTask {
+    type Batch = FrameBatch;
+
+    fn train_batch(&self, seed: u64, step: u64) -> FrameBatch {
+        self.crops(seed, step)
+    }
+
+    fn eval_batches(&self, split: Split) -> Vec<FrameBatch> {
+        self.whole_pieces(split)
+    }
+
+    fn loss(&self, model: &RnnRbm, batch: &FrameBatch, device: &Device) -> (Tensor<1>, usize) {
+        let (frames, weights, count) = self.tensors(batch, device);
+        ((model.cd_cost(frames) * weights).sum(), count)
+    }
+
+    fn eval_loss(&self, model: &RnnRbm, batch: &FrameBatch, device: &Device) -> (Tensor<1>, usize) {
+        let (frames, _, count) = self.tensors(batch, device);
+        let rbm = model.rbm_frames(frames);
+        // The AIS streams are seeded by the batch's content: the same batch
+        // scores the same whatever the order it is scored in.
+        let seed = batch
+            .frames
+            .iter()
+            .chain(&batch.weights)
+            .fold(0xCBF2_9CE4_8422_2325u64, |h, &x| {
+                (h ^ u64::from(x.to_bits())).wrapping_mul(0x0000_0100_0000_01B3)
+            });
+        let config = crate::ais::AisConfig {
+            chains: model.ais_chains,
+            betas: model.ais_betas,
+            seed,
+        };
+        let total: f64 = crate::ais::frame_nll(&rbm, &batch.frames, &batch.weights, config)
+            .iter()
+            .sum();
+        (
+            Tensor::from_data(TensorData::new(vec![total as f32], [1]), device),
+            count,
+        )
     }
 
     fn unit(&self) -> &'static str {

@@ -114,8 +114,8 @@ pub struct Outcome<M> {
     pub state: TrainState,
 }
 
-/// Mean loss per unit over a split, without gradients. `max_batches`
-/// caps the cost of the periodic evaluation.
+/// Mean loss per unit over a split ([`Task::eval_loss`]), without
+/// gradients. `max_batches` caps the cost of the periodic evaluation.
 pub fn evaluate<M: Module, T: Task<M>>(
     model: &M,
     task: &T,
@@ -127,7 +127,7 @@ pub fn evaluate<M: Module, T: Task<M>>(
     let device = device.clone().without_autodiff();
     let (mut total, mut units) = (0f64, 0usize);
     for batch in task.eval_batches(split).iter().take(max_batches.unwrap_or(usize::MAX)) {
-        let (loss, n) = task.loss(&model, batch, &device);
+        let (loss, n) = task.eval_loss(&model, batch, &device);
         total += loss.into_scalar::<f32>() as f64;
         units += n;
     }
