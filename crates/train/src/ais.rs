@@ -117,31 +117,11 @@ fn bernoulli_on(a: &[f32], e: &[f32], u: &[f32], on: &mut Vec<usize>) {
     }
 }
 
-/// [`log_partition_one`] compiled for AVX2: the same operations in the
-/// same order (Rust never fuses a multiply and an add on its own), so the
-/// same numbers, about twice as fast on the 8-lane loops.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-// The RBM's parts and the sampler's settings; a struct would only rename them.
-#[allow(clippy::too_many_arguments)]
-fn log_partition_avx2(
-    w: &[f32],
-    wt: &[f32],
-    p: usize,
-    h: usize,
-    bv: &[f32],
-    bh: &[f32],
-    chains: usize,
-    betas: usize,
-    rng: &mut ChaCha8Rng,
-) -> f64 {
-    log_partition_one(w, wt, p, h, bv, bh, chains, betas, rng)
-}
-
-/// AIS estimate of log Z for one RBM (`w` `[p × h]`, `wt` its transpose).
-// The RBM's parts and the sampler's settings; a struct would only rename them.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
+fugue_models::multiversion! {
+/// AIS estimate of log Z for one RBM (`w` `[p × h]`, `wt` its transpose),
+/// compiled for AVX-512, AVX2+FMA and the baseline and chosen at run time
+/// (the same operations in the same order, so the same numbers: Rust
+/// never fuses a multiply and an add on its own).
 fn log_partition_one(
     w: &[f32],
     wt: &[f32],
@@ -226,6 +206,7 @@ fn log_partition_one(
     }
     log_z0 + log_sum_exp(&log_w) - (chains as f64).ln()
 }
+}
 
 /// AIS estimates of log Z for frames `which` of `rbm`, in parallel.
 pub fn log_partition(rbm: &RbmFrames, which: &[usize], config: AisConfig) -> Vec<f64> {
@@ -242,11 +223,6 @@ pub fn log_partition(rbm: &RbmFrames, which: &[usize], config: AisConfig) -> Vec
             let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ (f as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let (bv, bh) = (&rbm.bv[f * p..(f + 1) * p], &rbm.bh[f * h..(f + 1) * h]);
             let (chains, betas) = (config.chains.max(1), config.betas.max(1));
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU has AVX2 and FMA, checked just above.
-                return unsafe { log_partition_avx2(&rbm.w, &wt, p, h, bv, bh, chains, betas, &mut rng) };
-            }
             log_partition_one(&rbm.w, &wt, p, h, bv, bh, chains, betas, &mut rng)
         })
         .collect()

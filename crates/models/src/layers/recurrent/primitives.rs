@@ -272,24 +272,25 @@ pub(super) fn tanh(x: f32) -> f32 {
 /// Compiles a function body three times — for AVX-512, for AVX2+FMA and for
 /// the baseline — and picks at run time, so that its element-wise loops are
 /// vectorised as wide as the CPU allows in a portable binary.
+#[macro_export]
 macro_rules! multiversion {
-    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$meta])*
         #[allow(clippy::too_many_arguments)]
-        $vis fn $name($($arg: $ty),*) {
+        $vis fn $name($($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
             #[allow(clippy::too_many_arguments)]
-            fn imp($($arg: $ty),*) $body
+            fn imp($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
                 #[allow(clippy::too_many_arguments)]
-                fn v4($($arg: $ty),*) {
+                fn v4($($arg: $ty),*) $(-> $ret)? {
                     imp($($arg),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                fn v3($($arg: $ty),*) {
+                fn v3($($arg: $ty),*) $(-> $ret)? {
                     imp($($arg),*)
                 }
                 if std::arch::is_x86_feature_detected!("avx512f") {
