@@ -13,7 +13,7 @@ use fugue_score::musicxml::{write_mxl, WriteOptions};
 use fugue_score::{KeySignature, Note, Score, Text, Tick, TimeSignature, Track};
 
 mod common;
-use common::{fugue, s, stderr, stdout};
+use common::{fugue, s, stderr, stdout, train_small};
 
 /// Four bars of quarter-note chords in D major (two sharps) walking a
 /// scale from degree `k`, a fermata on every second bar's last chord;
@@ -103,22 +103,7 @@ fn train_eval_and_generate_bachbot_on_musicxml_chorales() {
     );
 
     let run = dir.path().join("run");
-    let o = fugue(&[
-        "train",
-        "--model",
-        "lstm",
-        "--data",
-        "bach-chorales",
-        "--config",
-        &s(&tiny_config(dir.path())),
-        "--data-root",
-        &s(&root),
-        "-o",
-        &s(&run),
-        "--steps",
-        "30",
-        "--quiet",
-    ]);
+    let o = train_small("lstm", "bach-chorales", &tiny_config(dir.path()), &root, &run, "30");
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("bwv901.1.mxl: skipped: 5 part(s)"), "{err}");

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{fugue, s, stderr, stdout};
+use common::{fugue, s, stderr, stdout, train_small};
 
 /// Pieces of four-note chords walking up a scale, in Boulanger's layout.
 fn fake_data_root(dir: &Path) -> PathBuf {
@@ -48,22 +48,7 @@ fn train_eval_and_generate_rnn_rbm_on_fake_jsb() {
     let dir = tempfile::tempdir().unwrap();
     let root = fake_data_root(dir.path());
     let run = dir.path().join("run");
-    let o = fugue(&[
-        "train",
-        "--model",
-        "rnn-rbm",
-        "--data",
-        "jsb",
-        "--config",
-        &s(&tiny_config(dir.path())),
-        "--data-root",
-        &s(&root),
-        "-o",
-        &s(&run),
-        "--steps",
-        "30",
-        "--quiet",
-    ]);
+    let o = train_small("rnn-rbm", "jsb", &tiny_config(dir.path()), &root, &run, "30");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("step 30: valid"), "{}", stderr(&o));
     // The recipe is the tutorial's, less what the config shrank.

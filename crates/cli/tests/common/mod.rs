@@ -23,3 +23,25 @@ pub fn stdout(o: &Output) -> String {
 pub fn s(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// `fugue train --model MODEL --data DATA --config CONFIG --data-root ROOT
+/// -o RUN --steps STEPS --quiet`: the small training run the dataset tests
+/// start from.
+pub fn train_small(model: &str, data: &str, config: &Path, root: &Path, run: &Path, steps: &str) -> Output {
+    fugue(&[
+        "train",
+        "--model",
+        model,
+        "--data",
+        data,
+        "--config",
+        &s(config),
+        "--data-root",
+        &s(root),
+        "-o",
+        &s(run),
+        "--steps",
+        steps,
+        "--quiet",
+    ])
+}
