@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
+use fugue_models::layers::flex_buffer::FlexBuffer;
 use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
@@ -145,7 +146,15 @@ impl Grads {
     /// Multiplies every gradient by `factor` (averaging accumulated passes).
     pub fn scale(&mut self, factor: f64) {
         for g in self.by_path.values_mut() {
-            *g = g.clone().mul_scalar(factor);
+            let t = std::mem::replace(g, Tensor::empty([0], &Device::flex()));
+            *g = match FlexBuffer::take(t) {
+                Ok(mut b) => {
+                    let f = factor as f32;
+                    b.values_mut().iter_mut().for_each(|x| *x *= f);
+                    b.into_tensor()
+                }
+                Err(t) => t.mul_scalar(factor),
+            };
         }
     }
 
@@ -154,7 +163,12 @@ impl Grads {
         let sq: f64 = self
             .by_path
             .values()
-            .map(|g| g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64)
+            .map(|g| match FlexBuffer::take(g.clone()) {
+                // On the CPU a read of the buffer, not a graph of three
+                // operations and a synchronisation per parameter.
+                Ok(b) => b.values().iter().map(|&x| f64::from(x) * f64::from(x)).sum(),
+                Err(g) => g.powi_scalar(2).sum().into_scalar::<f32>() as f64,
+            })
             .sum();
         sq.sqrt()
     }
@@ -232,26 +246,22 @@ impl ModuleMapper for Update<'_> {
                 | OptimizerConfig::AdamW {
                     beta1, beta2, epsilon, ..
                 } => {
-                    let m = match first.remove(&key) {
-                        Some(m) => m.mul_scalar(beta1) + grad.clone().mul_scalar(1.0 - beta1),
-                        None => grad.clone().mul_scalar(1.0 - beta1),
+                    let weight_decay = match config {
+                        OptimizerConfig::AdamW { weight_decay, .. } => weight_decay,
+                        _ => 0.0,
                     };
-                    let v = match second.remove(&key) {
-                        Some(v) => v.mul_scalar(beta2) + grad.powi_scalar(2).mul_scalar(1.0 - beta2),
-                        None => grad.powi_scalar(2).mul_scalar(1.0 - beta2),
+                    let h = AdamStep {
+                        beta1,
+                        beta2,
+                        epsilon,
+                        weight_decay,
+                        lr,
+                        t,
                     };
-                    let m_hat = m.clone().div_scalar(1.0 - beta1.powi(t));
-                    let v_hat = v.clone().div_scalar(1.0 - beta2.powi(t));
-                    let step = m_hat / (v_hat.sqrt().add_scalar(epsilon));
-                    let decayed = match config {
-                        OptimizerConfig::AdamW { weight_decay, .. } if weight_decay > 0.0 => {
-                            w.clone().mul_scalar(1.0 - lr * weight_decay)
-                        }
-                        _ => w,
-                    };
+                    let (out, m, v) = h.apply(w, grad, first.remove(&key), second.remove(&key));
                     first.insert(key.clone(), m);
                     second.insert(key.clone(), v);
-                    decayed - step.mul_scalar(lr)
+                    out
                 }
             };
             let updated = Tensor::from_inner(new.reshape(dims));
@@ -262,6 +272,132 @@ impl ModuleMapper for Update<'_> {
             }
         })
     }
+}
+
+/// One Adam/AdamW update's hyperparameters (`t` = updates so far, for the
+/// bias correction).
+struct AdamStep {
+    beta1: f64,
+    beta2: f64,
+    epsilon: f64,
+    weight_decay: f64,
+    lr: f64,
+    t: i32,
+}
+
+impl AdamStep {
+    /// The updated weight and moments. On the CPU one fused pass over plain
+    /// buffers ([`adam_in_place`]); elsewhere (CUDA) burn's tensor
+    /// operations, which compute the same thing.
+    fn apply(
+        &self,
+        w: Tensor<1>,
+        grad: Tensor<1>,
+        m: Option<Tensor<1>>,
+        v: Option<Tensor<1>>,
+    ) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
+        match self.fused(w, grad, m, v) {
+            Ok(done) => done,
+            Err((w, grad, m, v)) => self.tensors(w, grad, m, v),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn fused(
+        &self,
+        w: Tensor<1>,
+        grad: Tensor<1>,
+        m: Option<Tensor<1>>,
+        v: Option<Tensor<1>>,
+    ) -> Result<(Tensor<1>, Tensor<1>, Tensor<1>), (Tensor<1>, Tensor<1>, Option<Tensor<1>>, Option<Tensor<1>>)> {
+        // Everything an update touches lives where the weight does, so the
+        // weight decides; a buffer refused after that (another dtype) sends
+        // the whole update back to the tensor path.
+        let mut wb = match FlexBuffer::take(w) {
+            Ok(b) => b,
+            Err(w) => return Err((w, grad, m, v)),
+        };
+        let gb = match FlexBuffer::take(grad) {
+            Ok(b) => b,
+            Err(grad) => return Err((wb.into_tensor(), grad, m, v)),
+        };
+        let n = gb.values().len();
+        let moment = |t: Option<Tensor<1>>| match t {
+            None => Ok(FlexBuffer::take(Tensor::<1>::zeros([n], &Device::flex())).ok()),
+            Some(t) => FlexBuffer::take(t).map(Some),
+        };
+        let (mut mb, mut vb) = match (moment(m), moment(v)) {
+            (Ok(Some(mb)), Ok(Some(vb))) => (mb, vb),
+            (m, v) => {
+                let back = |r: Result<Option<FlexBuffer>, Tensor<1>>| match r {
+                    Ok(b) => b.map(FlexBuffer::into_tensor),
+                    Err(t) => Some(t),
+                };
+                return Err((wb.into_tensor(), gb.into_tensor(), back(m), back(v)));
+            }
+        };
+        let decay = (self.weight_decay > 0.0).then(|| (1.0 - self.lr * self.weight_decay) as f32);
+        adam_in_place(
+            wb.values_mut(),
+            gb.values(),
+            mb.values_mut(),
+            vb.values_mut(),
+            [
+                self.beta1 as f32,
+                (1.0 - self.beta1) as f32,
+                self.beta2 as f32,
+                (1.0 - self.beta2) as f32,
+                (1.0 - self.beta1.powi(self.t)) as f32,
+                (1.0 - self.beta2.powi(self.t)) as f32,
+                self.epsilon as f32,
+                self.lr as f32,
+                decay.unwrap_or(1.0),
+            ],
+        );
+        Ok((wb.into_tensor(), mb.into_tensor(), vb.into_tensor()))
+    }
+
+    fn tensors(
+        &self,
+        w: Tensor<1>,
+        grad: Tensor<1>,
+        m: Option<Tensor<1>>,
+        v: Option<Tensor<1>>,
+    ) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
+        let (beta1, beta2) = (self.beta1, self.beta2);
+        let m = match m {
+            Some(m) => m.mul_scalar(beta1) + grad.clone().mul_scalar(1.0 - beta1),
+            None => grad.clone().mul_scalar(1.0 - beta1),
+        };
+        let v = match v {
+            Some(v) => v.mul_scalar(beta2) + grad.powi_scalar(2).mul_scalar(1.0 - beta2),
+            None => grad.powi_scalar(2).mul_scalar(1.0 - beta2),
+        };
+        let m_hat = m.clone().div_scalar(1.0 - beta1.powi(self.t));
+        let v_hat = v.clone().div_scalar(1.0 - beta2.powi(self.t));
+        let step = m_hat / (v_hat.sqrt().add_scalar(self.epsilon));
+        let decayed = if self.weight_decay > 0.0 {
+            w.mul_scalar(1.0 - self.lr * self.weight_decay)
+        } else {
+            w
+        };
+        (decayed - step.mul_scalar(self.lr), m, v)
+    }
+}
+
+fugue_models::multiversion! {
+/// Adam/AdamW on plain buffers, one pass: `k` is (β1, 1−β1, β2, 1−β2,
+/// 1−β1ᵗ, 1−β2ᵗ, ε, lr, 1−lr·λ); the operations are the tensor path's, in
+/// its order.
+fn adam_in_place(w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 9]) {
+    let [b1, c1, b2, c2, bc1, bc2, eps, lr, decay] = k;
+    for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+        *m = *m * b1 + g * c1;
+        *v = *v * b2 + (g * g) * c2;
+        let step = (*m / bc1) / ((*v / bc2).sqrt() + eps);
+        *w = *w * decay - step * lr;
+    }
+}
 }
 
 impl Optimizer {
@@ -318,5 +454,71 @@ impl Optimizer {
             };
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tensor(values: &[f32]) -> Tensor<1> {
+        Tensor::from_data(TensorData::new(values.to_vec(), [values.len()]), &Device::flex())
+    }
+
+    fn values(t: &Tensor<1>) -> Vec<f32> {
+        t.clone().into_data().try_to_vec::<f32>().expect("f32")
+    }
+
+    /// The fused CPU update and burn's tensor operations agree over several
+    /// steps, with and without decoupled weight decay, from zero moments.
+    #[test]
+    fn fused_adam_matches_the_tensor_path() {
+        let n = 37;
+        let w0: Vec<f32> = (0..n).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
+        for weight_decay in [0.0, 0.01] {
+            let (mut wf, mut wt) = (tensor(&w0), tensor(&w0));
+            let (mut mf, mut vf, mut mt, mut vt) = (None, None, None, None);
+            for t in 1..=4 {
+                let g: Vec<f32> = (0..n).map(|i| (((i + 3 * t) * 31) % 17) as f32 / 8.0 - 1.0).collect();
+                let h = AdamStep {
+                    beta1: 0.9,
+                    beta2: 0.98,
+                    epsilon: 1e-8,
+                    weight_decay,
+                    lr: 3e-3,
+                    t: t as i32,
+                };
+                let (w, m, v) = h
+                    .fused(wf, tensor(&g), mf, vf)
+                    .ok()
+                    .expect("flex tensors take the fused path");
+                (wf, mf, vf) = (w, Some(m), Some(v));
+                let (w, m, v) = h.tensors(wt, tensor(&g), mt, vt);
+                (wt, mt, vt) = (w, Some(m), Some(v));
+            }
+            for (a, b) in values(&wf).iter().zip(values(&wt)) {
+                assert!((a - b).abs() <= 1e-6 * b.abs().max(1.0), "weight {a} vs {b}");
+            }
+            for (a, b) in [(&mf, &mt), (&vf, &vt)] {
+                let (a, b) = (a.as_ref().map(values), b.as_ref().map(values));
+                for (x, y) in a.unwrap_or_default().iter().zip(b.unwrap_or_default()) {
+                    assert!((x - y).abs() <= 1e-6 * y.abs().max(1e-3), "moment {x} vs {y}");
+                }
+            }
+            assert_ne!(values(&wf), w0, "the update moved the weights");
+        }
+    }
+
+    /// Scaling and the global norm read the CPU buffers directly.
+    #[test]
+    fn scale_and_norm_on_cpu_buffers() {
+        let mut grads = Grads::default();
+        grads.by_path.insert("a".into(), tensor(&[3.0, 0.0]));
+        grads.by_path.insert("b".into(), tensor(&[4.0]));
+        assert!((grads.norm() - 5.0).abs() < 1e-9);
+        let before = grads.clip_norm(1.0);
+        assert!((before - 5.0).abs() < 1e-9);
+        assert!((grads.norm() - 1.0).abs() < 1e-5);
+        assert!((values(&grads.by_path["a"])[0] - 0.6).abs() < 1e-6);
     }
 }

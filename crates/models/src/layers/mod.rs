@@ -1,5 +1,6 @@
 //! Layers shared by several model families (reused, not copied).
 
+pub mod flex_buffer;
 pub mod recurrent;
 pub mod relative_attention;
 pub mod transformer_decode;
