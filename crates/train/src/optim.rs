@@ -147,13 +147,13 @@ impl Grads {
     pub fn scale(&mut self, factor: f64) {
         for g in self.by_path.values_mut() {
             let t = std::mem::replace(g, Tensor::empty([0], &Device::flex()));
-            *g = match FlexBuffer::take(t) {
-                Ok(mut b) => {
-                    let f = factor as f32;
-                    b.values_mut().iter_mut().for_each(|x| *x *= f);
-                    b.into_tensor()
-                }
-                Err(t) => t.mul_scalar(factor),
+            *g = if FlexBuffer::is_cpu(&t) {
+                let mut b = FlexBuffer::of(t);
+                let f = factor as f32;
+                b.values_mut().iter_mut().for_each(|x| *x *= f);
+                b.into_tensor()
+            } else {
+                t.mul_scalar(factor)
             };
         }
     }
@@ -163,11 +163,15 @@ impl Grads {
         let sq: f64 = self
             .by_path
             .values()
-            .map(|g| match FlexBuffer::take(g.clone()) {
-                // On the CPU a read of the buffer, not a graph of three
-                // operations and a synchronisation per parameter.
-                Ok(b) => b.values().iter().map(|&x| f64::from(x) * f64::from(x)).sum(),
-                Err(g) => g.powi_scalar(2).sum().into_scalar::<f32>() as f64,
+            .map(|g| {
+                if FlexBuffer::is_cpu(g) {
+                    // On the CPU a read of the buffer, not a graph of three
+                    // operations and a synchronisation per parameter.
+                    let b = FlexBuffer::of(g.clone());
+                    b.values().iter().map(|&x| f64::from(x) * f64::from(x)).sum()
+                } else {
+                    g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64
+                }
             })
             .sum();
         sq.sqrt()
@@ -296,47 +300,31 @@ impl AdamStep {
         m: Option<Tensor<1>>,
         v: Option<Tensor<1>>,
     ) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
-        match self.fused(w, grad, m, v) {
-            Ok(done) => done,
-            Err((w, grad, m, v)) => self.tensors(w, grad, m, v),
+        // Everything an update touches lives where the weight does.
+        if FlexBuffer::is_cpu(&w) {
+            self.fused(w, grad, m, v)
+        } else {
+            self.tensors(w, grad, m, v)
         }
     }
 
-    #[allow(clippy::type_complexity)]
     fn fused(
         &self,
         w: Tensor<1>,
         grad: Tensor<1>,
         m: Option<Tensor<1>>,
         v: Option<Tensor<1>>,
-    ) -> Result<(Tensor<1>, Tensor<1>, Tensor<1>), (Tensor<1>, Tensor<1>, Option<Tensor<1>>, Option<Tensor<1>>)> {
-        // Everything an update touches lives where the weight does, so the
-        // weight decides; a buffer refused after that (another dtype) sends
-        // the whole update back to the tensor path.
-        let mut wb = match FlexBuffer::take(w) {
-            Ok(b) => b,
-            Err(w) => return Err((w, grad, m, v)),
-        };
-        let gb = match FlexBuffer::take(grad) {
-            Ok(b) => b,
-            Err(grad) => return Err((wb.into_tensor(), grad, m, v)),
-        };
+    ) -> (Tensor<1>, Tensor<1>, Tensor<1>) {
+        let mut wb = FlexBuffer::of(w);
+        let gb = FlexBuffer::of(grad);
         let n = gb.values().len();
-        let moment = |t: Option<Tensor<1>>| match t {
-            None => Ok(FlexBuffer::take(Tensor::<1>::zeros([n], &Device::flex())).ok()),
-            Some(t) => FlexBuffer::take(t).map(Some),
+        let moment = |t: Option<Tensor<1>>| FlexBuffer::of(t.unwrap_or_else(|| Tensor::zeros([n], &Device::flex())));
+        let (mut mb, mut vb) = (moment(m), moment(v));
+        let decay = if self.weight_decay > 0.0 {
+            (1.0 - self.lr * self.weight_decay) as f32
+        } else {
+            1.0
         };
-        let (mut mb, mut vb) = match (moment(m), moment(v)) {
-            (Ok(Some(mb)), Ok(Some(vb))) => (mb, vb),
-            (m, v) => {
-                let back = |r: Result<Option<FlexBuffer>, Tensor<1>>| match r {
-                    Ok(b) => b.map(FlexBuffer::into_tensor),
-                    Err(t) => Some(t),
-                };
-                return Err((wb.into_tensor(), gb.into_tensor(), back(m), back(v)));
-            }
-        };
-        let decay = (self.weight_decay > 0.0).then(|| (1.0 - self.lr * self.weight_decay) as f32);
         adam_in_place(
             wb.values_mut(),
             gb.values(),
@@ -351,10 +339,10 @@ impl AdamStep {
                 (1.0 - self.beta2.powi(self.t)) as f32,
                 self.epsilon as f32,
                 self.lr as f32,
-                decay.unwrap_or(1.0),
+                decay,
             ],
         );
-        Ok((wb.into_tensor(), mb.into_tensor(), vb.into_tensor()))
+        (wb.into_tensor(), mb.into_tensor(), vb.into_tensor())
     }
 
     fn tensors(
@@ -486,12 +474,10 @@ mod tests {
                     epsilon: 1e-8,
                     weight_decay,
                     lr: 3e-3,
-                    t: t as i32,
+                    t,
                 };
-                let (w, m, v) = h
-                    .fused(wf, tensor(&g), mf, vf)
-                    .ok()
-                    .expect("flex tensors take the fused path");
+                assert!(FlexBuffer::is_cpu(&wf), "flex tensors take the fused path");
+                let (w, m, v) = h.fused(wf, tensor(&g), mf, vf);
                 (wf, mf, vf) = (w, Some(m), Some(v));
                 let (w, m, v) = h.tensors(wt, tensor(&g), mt, vt);
                 (wt, mt, vt) = (w, Some(m), Some(v));

@@ -21,20 +21,35 @@ pub struct FlexBuffer {
 }
 
 impl FlexBuffer {
-    /// The buffer of `t`, or `t` back when it does not live on plain `flex`
-    /// as `f32`.
-    pub fn take<const D: usize>(t: Tensor<D>) -> Result<Self, Tensor<D>> {
-        if t.device() != Device::flex() || t.dtype() != DType::F32 {
-            return Err(t);
-        }
+    /// Whether `t` lives on plain `flex` as `f32`, where [`FlexBuffer::of`]
+    /// takes its buffer without copying.
+    pub fn is_cpu<const D: usize>(t: &Tensor<D>) -> bool {
+        t.device() == Device::flex() && !t.is_autodiff() && t.dtype() == DType::F32
+    }
+
+    /// The values of `t`: its own buffer when [`FlexBuffer::is_cpu`],
+    /// otherwise a copy read back from wherever it lives.
+    pub fn of<const D: usize>(t: Tensor<D>) -> Self {
         let shape = t.shape();
         // Converting consumes the tensor and gives nothing back on failure;
         // the spare handle keeps it until the conversion is known to have
         // worked, and is dropped then so that the buffer is unique again.
         let spare = t.clone();
-        let converted = match <DispatchTensor as DispatchKindConversion<Flex>>::try_into_backend(t.into_dispatch()) {
-            Ok(BackendTensor::Float(inner)) => inner,
-            _ => return Err(spare),
+        let converted = match Self::is_cpu(&t)
+            .then(|| <DispatchTensor as DispatchKindConversion<Flex>>::try_into_backend(t.into_dispatch()))
+        {
+            Some(Ok(BackendTensor::Float(inner))) => Some(inner),
+            _ => None,
+        };
+        let Some(converted) = converted else {
+            let values = spare
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .unwrap_or_default();
+            return Self {
+                inner: FlexTensor::from_data(TensorData::new(values, shape)),
+            };
         };
         drop(spare);
         // A view into a larger buffer (or a strided one) is copied out, so
@@ -44,11 +59,11 @@ impl FlexBuffer {
             converted
         } else {
             FlexTensor::from_data(TensorData::new(
-                converted.into_data().try_to_vec::<f32>().unwrap_or_default(),
+                converted.into_data().try_into_vec::<f32>().unwrap_or_default(),
                 shape,
             ))
         };
-        Ok(Self { inner })
+        Self { inner }
     }
 
     /// The elements, in row-major order.
@@ -75,7 +90,8 @@ mod tests {
     fn a_flex_tensor_is_updated_in_place_and_comes_back() {
         let device = Device::flex();
         let t = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], [2, 3]), &device);
-        let mut b = FlexBuffer::take(t).ok().expect("a flex tensor");
+        assert!(FlexBuffer::is_cpu(&t));
+        let mut b = FlexBuffer::of(t);
         assert_eq!(b.values(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         for v in b.values_mut() {
             *v *= 10.0;
@@ -91,7 +107,8 @@ mod tests {
         let device = Device::flex();
         let t = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 2.0], [2]), &device);
         let keep = t.clone();
-        let mut b = FlexBuffer::take(t).ok().expect("a flex tensor");
+        assert!(FlexBuffer::is_cpu(&t));
+        let mut b = FlexBuffer::of(t);
         b.values_mut()[0] = 7.0;
         let kept: Vec<f32> = keep.into_data().try_to_vec().expect("f32");
         assert_eq!(kept, vec![1.0, 2.0], "the other tensor must not see the write");
@@ -100,11 +117,10 @@ mod tests {
     }
 
     #[test]
-    fn a_tracked_tensor_is_handed_back() {
+    fn a_tracked_tensor_is_read_back_as_a_copy() {
         let device = Device::flex().autodiff();
         let t = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, 2.0], [2]), &device).require_grad();
-        let back = FlexBuffer::take(t).err().expect("autodiff tensors are not plain flex");
-        let values: Vec<f32> = back.into_data().try_to_vec().expect("f32");
-        assert_eq!(values, vec![1.0, 2.0]);
+        assert!(!FlexBuffer::is_cpu(&t), "autodiff tensors are not plain flex");
+        assert_eq!(FlexBuffer::of(t).values(), &[1.0, 2.0]);
     }
 }
