@@ -1,6 +1,7 @@
 //! Layers shared by several model families (reused, not copied).
 
 pub mod flex_buffer;
+pub mod fused_attention;
 pub mod recurrent;
 pub mod relative_attention;
 pub mod transformer_decode;

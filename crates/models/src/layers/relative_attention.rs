@@ -18,7 +18,9 @@
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::activation::softmax;
-use burn::tensor::{Bool, Device, Tensor};
+use burn::tensor::{Bool, Device, Distribution, Tensor};
+
+use super::fused_attention;
 
 /// Configuration of one attention block.
 #[derive(Debug, Clone)]
@@ -122,15 +124,39 @@ impl RelativeAttention {
     }
 
     /// Whole-sequence attention (training and scoring): `x` is `[b, t, d]`.
+    ///
+    /// On the CPU this is one fused operation ([`fused_attention`], with its
+    /// own backward pass); elsewhere burn's tensor operations below, which
+    /// compute the same function.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [_, t, _] = x.dims();
-        let q = self.split_heads(self.query.forward(x.clone()));
-        let k = self.split_heads(self.key.forward(x.clone()));
-        let v = self.split_heads(self.value.forward(x));
+        let q = self.query.forward(x.clone());
+        let k = self.key.forward(x.clone());
+        let v = self.value.forward(x);
+        let e = self.embeddings_for(t);
+        if q.device() == Device::flex() {
+            // Dropout as burn's `Dropout` applies it: in training mode, on an
+            // autodiff device; the mask's seed comes from burn's generator so
+            // that seeded runs stay reproducible.
+            let p = if self.dropout.training.is_enabled() && q.device().is_autodiff() {
+                self.dropout.prob as f32
+            } else {
+                0.0
+            };
+            let seed = if p > 0.0 { draw_seed(&q.device()) } else { 0 };
+            if let Some(out) =
+                fused_attention::attention(&q, &k, &v, e.as_ref(), self.heads, self.local_window, p, seed)
+            {
+                return self.output.forward(out);
+            }
+        }
+        let q = self.split_heads(q);
+        let k = self.split_heads(k);
+        let v = self.split_heads(v);
         let d_head = q.dims()[3];
         let q = q.mul_scalar((d_head as f64).powf(-0.5));
         let mut logits = q.clone().matmul(k.swap_dims(2, 3));
-        if let Some(e) = self.embeddings_for(t) {
+        if let Some(e) = e {
             logits = logits + skew(q.matmul(e.swap_dims(1, 2).unsqueeze_dim(0)));
         }
         let mask = causal_mask(t, self.local_window, &logits.device());
@@ -175,6 +201,18 @@ impl RelativeAttention {
         let out = softmax(logits, 3).matmul(v_vis);
         self.output.forward(Self::merge_heads(out))
     }
+}
+
+/// 64 random bits from burn's generator (seeded with the run).
+fn draw_seed(device: &Device) -> u64 {
+    let draws: Vec<f32> = Tensor::<1>::random([2], Distribution::Uniform(0.0, 1.0), device)
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap_or_default();
+    draws
+        .iter()
+        .fold(0u64, |acc, &x| (acc << 32) | u64::from((x * 4_294_967_296.0) as u32))
 }
 
 /// `mask[i][j]` is true where query `i` may not see key `j`: the future,
@@ -228,7 +266,7 @@ pub fn relative_logits_naive(q: Tensor<4>, e: Tensor<3>) -> Tensor<4> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::tensor::{Distribution, Tolerance};
+    use burn::tensor::Tolerance;
 
     #[test]
     fn skewing_equals_the_quadratic_gather() {

@@ -25,7 +25,7 @@ use super::kernels::{self, Dims, GruForward, GruParams, LstmForward, LstmParams}
 
 /// `t` as a dense `f32` buffer (copied only when it is a strided view), or
 /// `None` for another dtype.
-fn dense(t: FlexTensor) -> Option<FlexTensor> {
+pub(in crate::layers) fn dense(t: FlexTensor) -> Option<FlexTensor> {
     if t.dtype() != DType::F32 {
         return None;
     }
@@ -38,16 +38,16 @@ fn dense(t: FlexTensor) -> Option<FlexTensor> {
 
 /// The elements of a tensor that went through [`dense`] (empty otherwise,
 /// which the kernels' length checks refuse).
-fn values(t: &FlexTensor) -> &[f32] {
+pub(in crate::layers) fn values(t: &FlexTensor) -> &[f32] {
     t.as_slice::<f32>().unwrap_or(&[])
 }
 
-fn flex_tensor<const N: usize>(values: Vec<f32>, shape: [usize; N]) -> FlexTensor {
+pub(in crate::layers) fn flex_tensor<const N: usize>(values: Vec<f32>, shape: [usize; N]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
 /// The inputs' dense buffers when they all live on `flex` without autodiff.
-fn all_on_flex<const N: usize>(inputs: &[DispatchTensor; N]) -> Option<[FlexTensor; N]> {
+pub(in crate::layers) fn all_on_flex<const N: usize>(inputs: &[DispatchTensor; N]) -> Option<[FlexTensor; N]> {
     let buffers = inputs
         .iter()
         .map(
@@ -63,7 +63,7 @@ fn all_on_flex<const N: usize>(inputs: &[DispatchTensor; N]) -> Option<[FlexTens
 /// The inputs' dense buffers and graph nodes when they all live on
 /// `Autodiff<flex, C>`.
 #[allow(clippy::type_complexity)]
-fn all_on_autodiff<C: CheckpointStrategy, const N: usize>(
+pub(in crate::layers) fn all_on_autodiff<C: CheckpointStrategy, const N: usize>(
     inputs: &[DispatchTensor; N],
 ) -> Option<([FlexTensor; N], [NodeGuard; N])>
 where
@@ -92,6 +92,7 @@ macro_rules! register {
         }
     };
 }
+pub(in crate::layers) use register;
 
 // ------------------------------------------------------------------ LSTM --
 

@@ -26,7 +26,7 @@
 //! the product as in PyTorch); any other configuration runs burn-nn's own
 //! forward.
 
-mod autodiff;
+pub(in crate::layers) mod autodiff;
 mod kernels;
 pub(crate) mod primitives;
 

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 /// A strided matrix inside a slice: element `(i, j)` is at
 /// `offset + i·rs + j·cs`.
 #[derive(Clone, Copy)]
-pub(super) struct MatRef<'a> {
+pub(in crate::layers) struct MatRef<'a> {
     pub data: &'a [f32],
     pub offset: usize,
     pub rows: usize,
@@ -27,7 +27,7 @@ pub(super) struct MatRef<'a> {
     pub cs: usize,
 }
 
-pub(super) struct MatMut<'a> {
+pub(in crate::layers) struct MatMut<'a> {
     pub data: &'a mut [f32],
     pub offset: usize,
     pub rows: usize,
@@ -37,7 +37,7 @@ pub(super) struct MatMut<'a> {
 }
 
 /// A row-major view: `rows × cols` from `offset`, rows `rs` apart.
-pub(super) fn rows(data: &[f32], offset: usize, rows: usize, cols: usize, rs: usize) -> MatRef<'_> {
+pub(in crate::layers) fn rows(data: &[f32], offset: usize, rows: usize, cols: usize, rs: usize) -> MatRef<'_> {
     MatRef {
         data,
         offset,
@@ -48,7 +48,7 @@ pub(super) fn rows(data: &[f32], offset: usize, rows: usize, cols: usize, rs: us
     }
 }
 
-pub(super) fn rows_mut(data: &mut [f32], offset: usize, rows: usize, cols: usize, rs: usize) -> MatMut<'_> {
+pub(in crate::layers) fn rows_mut(data: &mut [f32], offset: usize, rows: usize, cols: usize, rs: usize) -> MatMut<'_> {
     MatMut {
         data,
         offset,
@@ -61,7 +61,7 @@ pub(super) fn rows_mut(data: &mut [f32], offset: usize, rows: usize, cols: usize
 
 /// The transpose of the row-major `[n, cols]` matrix at the start of
 /// `data` (rows `rs` apart), as a view: `[cols, n]`.
-pub(super) fn transposed(data: &[f32], n: usize, cols: usize, rs: usize) -> MatRef<'_> {
+pub(in crate::layers) fn transposed(data: &[f32], n: usize, cols: usize, rs: usize) -> MatRef<'_> {
     MatRef {
         data,
         offset: 0,
@@ -80,7 +80,7 @@ fn last_index(offset: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> 
 /// `dst = lhs · rhs`, or `dst += lhs · rhs` when `accumulate`. `parallel`
 /// lets gemm use the rayon pool: only for the large products outside the
 /// per-thread time loops.
-pub(super) fn matmul(dst: MatMut<'_>, lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate: bool, parallel: bool) {
+pub(in crate::layers) fn matmul(dst: MatMut<'_>, lhs: MatRef<'_>, rhs: MatRef<'_>, accumulate: bool, parallel: bool) {
     let (m, n, k) = (dst.rows, dst.cols, lhs.cols);
     assert!(
         lhs.rows == m && rhs.rows == k && rhs.cols == n,
