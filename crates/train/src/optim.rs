@@ -167,8 +167,7 @@ impl Grads {
                 if FlexBuffer::is_cpu(g) {
                     // On the CPU a read of the buffer, not a graph of three
                     // operations and a synchronisation per parameter.
-                    let b = FlexBuffer::of(g.clone());
-                    b.values().iter().map(|&x| f64::from(x) * f64::from(x)).sum()
+                    f64::from(sum_of_squares(FlexBuffer::of(g.clone()).values()))
                 } else {
                     g.clone().powi_scalar(2).sum().into_scalar::<f32>() as f64
                 }
@@ -371,6 +370,21 @@ impl AdamStep {
         };
         (decayed - step.mul_scalar(self.lr), m, v)
     }
+}
+
+fugue_models::multiversion! {
+/// `Σ x²` in sixteen independent chains (one chain cannot be vectorised:
+/// reassociating a float sum changes it).
+fn sum_of_squares(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 16];
+    let mut chunks = x.chunks_exact(16);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v * v;
+        }
+    }
+    acc.iter().sum::<f32>() + chunks.remainder().iter().map(|v| v * v).sum::<f32>()
+}
 }
 
 fugue_models::multiversion! {
