@@ -17,6 +17,7 @@ use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, La
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::layers::fused_layer_norm::forward as layer_norm;
 use crate::layers::relative_attention::{AttentionConfig, KvCache, RelativeAttention};
 use crate::layers::transformer_decode::{CpuDecoder, CpuSession};
 use crate::{ModelError, TokenLm};
@@ -177,12 +178,12 @@ pub struct Block {
 
 impl Block {
     fn feed_forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let h = burn::tensor::activation::relu(self.ff_in.forward(self.norm_ff.forward(x.clone())));
+        let h = burn::tensor::activation::relu(self.ff_in.forward(layer_norm(&self.norm_ff, x.clone())));
         x + self.dropout.forward(self.ff_out.forward(h))
     }
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let a = self.attention.forward(self.norm_attn.forward(x.clone()));
+        let a = self.attention.forward(layer_norm(&self.norm_attn, x.clone()));
         self.feed_forward(x + self.dropout.forward(a))
     }
 
@@ -275,7 +276,7 @@ impl TokenLm for MusicTransformer {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        self.head.forward(self.norm.forward(x))
+        self.head.forward(layer_norm(&self.norm, x))
     }
 
     fn start(&self, batch: usize, device: &Device) -> TransformerState {
