@@ -365,16 +365,17 @@ pub fn forward(d: &AttnDims, x: &AttnInputs) -> (Vec<f32>, Vec<f32>) {
                 }
             },
         );
-    (merge_heads(d, &parts), lse)
+    (merge_heads(d, &parts, t * dh, 0), lse)
 }
 
-/// `[b, h, t, dh]` → `[b, t, h·dh]`.
-fn merge_heads(d: &AttnDims, parts: &[f32]) -> Vec<f32> {
+/// `[b, h, t, dh]` → `[b, t, h·dh]`, reading task `i`'s `[t, dh]` block at
+/// `offset + i·stride` of `parts`.
+fn merge_heads(d: &AttnDims, parts: &[f32], stride: usize, offset: usize) -> Vec<f32> {
     let (t, dh, dm) = (d.time, d.d_head, d.d_model());
     let mut out = vec![0.0f32; d.activations()];
     out.par_chunks_mut(t * dm).enumerate().for_each(|(b, seq)| {
         for h in 0..d.heads {
-            let part = &parts[(b * d.heads + h) * t * dh..][..t * dh];
+            let part = &parts[(b * d.heads + h) * stride + offset..][..t * dh];
             for i in 0..t {
                 seq[i * dm + h * dh..][..dh].copy_from_slice(&part[i * dh..][..dh]);
             }
@@ -534,13 +535,7 @@ pub fn backward(d: &AttnDims, x: &AttnInputs, lse: &[f32], dout: &[f32]) -> Attn
             }
         },
     );
-    let pick = |which: usize| -> Vec<f32> {
-        let heads: Vec<f32> = parts
-            .chunks(4 * part)
-            .flat_map(|g| g[which * part..(which + 1) * part].iter().copied())
-            .collect();
-        merge_heads(d, &heads)
-    };
+    let pick = |which: usize| merge_heads(d, &parts, 4 * part, which * part);
     let mut e = Vec::new();
     if d.relative {
         // Each sequence's tasks wrote their head's embedding gradient apart;
