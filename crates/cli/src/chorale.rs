@@ -5,7 +5,11 @@
 //! Both generators fill a region of the 16th-note SATB grid with Coconet
 //! ([`fugue_sample::gibbs`]) or with a DeepBach run
 //! ([`fugue_sample::pseudo_gibbs`], chosen by the run's recipe); everything
-//! outside the region is copied from the input cell by cell. The output has
+//! outside the region is copied from the input cell by cell. `harmonize`
+//! also takes HARMONET (the embedded `harmonet` or a run): its harmony net
+//! and chord-skeleton stage write alto, tenor and bass in quarters under a
+//! soprano kept note for note ([`crate::harmonet`]); it only harmonizes a
+//! whole melody, so `infill` refuses it. The output has
 //! one track per voice, soprano first, at 480 ticks per quarter, with the
 //! input's tempos, meters and keys (76 qpm and 4/4 when it has none).
 
@@ -18,6 +22,7 @@ use fugue_eval::voice_leading::{self, VoiceLeading};
 use fugue_models::burn::tensor::Device;
 use fugue_models::coconet::Coconet;
 use fugue_models::deepbach::DeepBach;
+use fugue_models::harmonet::Harmonet;
 use fugue_sample::gibbs::{fill, FillConfig, FillStrategy};
 use fugue_sample::pseudo_gibbs::{pseudo_gibbs, CellRule, PseudoGibbsConfig};
 use fugue_score::io::write_atomic;
@@ -36,8 +41,8 @@ const TPQ: u16 = 480;
 /// How the region is drawn (shared by harmonize and infill).
 #[derive(Args, Debug, Clone)]
 pub struct FillArgs {
-    /// `coconet` (the embedded chorale model), a Coconet run folder or a
-    /// DeepBach run folder.
+    /// `coconet` (the embedded chorale model), `harmonet` (the embedded
+    /// HARMONET, harmonize only), or a Coconet, DeepBach or HARMONET run folder.
     #[arg(long, default_value = "coconet")]
     pub model: String,
     /// Seed (default: from the clock, printed).
@@ -58,7 +63,8 @@ pub struct FillArgs {
     #[arg(long)]
     pub ancestral: bool,
     /// Softmax temperature of every draw (Coconet: 0.99 by default).
-    /// DeepBach anneals from 1.1·T down to T (T = 1 by default).
+    /// DeepBach anneals from 1.1·T down to T (T = 1 by default). HARMONET:
+    /// of each beat's harmony, 0 by default (the most likely one).
     #[arg(long)]
     pub temperature: Option<f64>,
     /// DeepBach infill: keep the rhythm of the rewritten cells (onsets stay
@@ -77,6 +83,9 @@ pub struct FillArgs {
     /// Replace existing output files.
     #[arg(long)]
     pub force: bool,
+    /// Set by `harmonize` for one melody: HARMONET prints its key and skeleton.
+    #[arg(skip)]
+    pub verbose_skeleton: bool,
 }
 
 #[derive(Args, Debug)]
@@ -151,9 +160,10 @@ enum ChoraleModel {
     Coconet(Coconet),
     /// With what its run learnt of its corpus (older runs: unknown).
     DeepBach(DeepBach, Option<DeepBachCorpus>),
+    Harmonet(Harmonet),
 }
 
-/// The chorale model: the embedded Coconet, a Coconet run or a DeepBach run.
+/// The chorale model: the embedded Coconet or HARMONET, a Coconet, DeepBach or HARMONET run.
 fn load_chorale_model(name: &str, checkpoint: &str, device: &Device) -> Result<ChoraleModel> {
     let (recipe, model) = crate::embedded::load_model(name, checkpoint, device)?;
     match (model, &recipe.data.encoding) {
@@ -166,7 +176,8 @@ fn load_chorale_model(name: &str, checkpoint: &str, device: &Device) -> Result<C
             Ok(ChoraleModel::Coconet(m))
         }
         (AnyModel::DeepBach(m), Encoding::DeepBach { corpus }) => Ok(ChoraleModel::DeepBach(m, corpus.clone())),
-        _ => bail!("model `{name}` is not a Coconet or DeepBach model (harmonize and infill need one)"),
+        (AnyModel::Harmonet(m), Encoding::Harmonet) => Ok(ChoraleModel::Harmonet(m)),
+        _ => bail!("model `{name}` is not a Coconet, DeepBach or HARMONET model (harmonize and infill need one)"),
     }
 }
 
@@ -200,6 +211,9 @@ fn fill_chorale(
             fill_grid(m, grid, region, &fill_config(fill, seed), device)
         }
         ChoraleModel::DeepBach(m, corpus) => deepbach_fill_grid(m, corpus.as_ref(), grid, region, fill, seed, device),
+        ChoraleModel::Harmonet(_) => bail!(
+            "HARMONET harmonizes a whole melody (fugue harmonize); it cannot rewrite chosen voices and bars: use coconet or a DeepBach run for infill"
+        ),
     }
 }
 
@@ -426,6 +440,13 @@ fn harmonize_grid(
     if fill.keep_rhythm {
         bail!("--keep-rhythm applies to infill: a melody has no alto, tenor or bass rhythm to keep");
     }
+    if let ChoraleModel::Harmonet(m) = model {
+        if fill.ancestral || fill.gibbs_steps.is_some() {
+            bail!("--ancestral and --gibbs-steps are Coconet's and DeepBach's; HARMONET draws one harmony per beat");
+        }
+        let config = crate::harmonet::config(fill.temperature, seed)?;
+        return crate::harmonet::harmonize(m, soprano, &config, fill.verbose_skeleton, device);
+    }
     let region: Vec<[bool; 4]> = vec![[false, true, true, true]; soprano.len()];
     fill_chorale(model, soprano, &region, fill, seed, device)
 }
@@ -482,7 +503,11 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
     let score = read_score(melody)?;
     let soprano = melody_grid(&score, melody)?;
     let model = load_chorale_model(&a.fill.model, &a.fill.checkpoint, &device)?;
-    let grid = harmonize_grid(&model, &soprano, &a.fill, seed, &device)
+    let fill = FillArgs {
+        verbose_skeleton: true,
+        ..a.fill.clone()
+    };
+    let grid = harmonize_grid(&model, &soprano, &fill, seed, &device)
         .with_context(|| format!("{}: the melody", melody.display()))?;
     write_outputs(&grid_score(&grid, Some(&score))?, &a.output, &a.fill)?;
     println!("seed {seed}");

@@ -3,7 +3,9 @@
 //! - `default`: a small Music Transformer trained with fugue on the JSB
 //!   chorales (16th-note SATB, serialized), `models/default/`;
 //! - `coconet`: a small Coconet trained with fugue on the same chorales,
-//!   the chorale model of `harmonize` and `infill`, `models/coconet/`.
+//!   the chorale model of `harmonize` and `infill`, `models/coconet/`;
+//! - `harmonet`: HARMONET's harmony net trained with fugue on the same
+//!   chorales, for `harmonize --model harmonet`, `models/harmonet/`.
 //!
 //! Each folder's README says how its model was trained.
 
@@ -27,10 +29,15 @@ const MODELS: &[(&str, &str, &[u8])] = &[
         include_str!("../../../models/coconet/run.json"),
         include_bytes!("../../../models/coconet/model.safetensors"),
     ),
+    (
+        "harmonet",
+        include_str!("../../../models/harmonet/run.json"),
+        include_bytes!("../../../models/harmonet/model.safetensors"),
+    ),
 ];
 
 /// Names of embedded models.
-pub const EMBEDDED: &[&str] = &["default", "coconet"];
+pub const EMBEDDED: &[&str] = &["default", "coconet", "harmonet"];
 
 /// The recipe and weights of `name`: an embedded model or a run folder.
 pub fn load_model(name: &str, checkpoint: &str, device: &Device) -> Result<(Recipe, AnyModel)> {
@@ -46,6 +53,7 @@ pub fn load_model(name: &str, checkpoint: &str, device: &Device) -> Result<(Reci
             AnyModel::Coconet(m) => AnyModel::Coconet(weights_from_bytes(m, bytes)?),
             AnyModel::DeepBach(m) => AnyModel::DeepBach(weights_from_bytes(m, bytes)?),
             AnyModel::TonicNet(m) => AnyModel::TonicNet(weights_from_bytes(m, bytes)?),
+            AnyModel::Harmonet(m) => AnyModel::Harmonet(weights_from_bytes(m, bytes)?),
         };
         return Ok((recipe, model));
     }

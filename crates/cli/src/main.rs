@@ -10,6 +10,7 @@ mod cmd;
 mod data;
 mod embedded;
 mod generate;
+mod harmonet;
 mod metrics;
 mod output;
 mod performance;

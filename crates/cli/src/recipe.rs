@@ -10,6 +10,7 @@ use fugue_data::{Content, Dataset, DatasetRef, LoadOptions, Split};
 use fugue_models::burn::tensor::Device;
 use fugue_models::coconet::{Coconet, CoconetConfig};
 use fugue_models::deepbach::{DeepBach, DeepBachConfig};
+use fugue_models::harmonet::{Harmonet, HarmonetConfig};
 use fugue_models::lstm::{Cell, LstmLm, LstmLmConfig};
 use fugue_models::music_transformer::{MusicTransformer, MusicTransformerConfig};
 use fugue_models::rnn_nade::{RnnNade, RnnNadeConfig, RnnRbm, RnnRbmConfig};
@@ -17,7 +18,7 @@ use fugue_models::tonicnet::{TonicNet, TonicNetConfig};
 use fugue_score::{Score, Tick};
 use fugue_tokens::{serialized_satb, Tokenizer};
 use fugue_train::{CoconetTask, FrameTask, OptimizerConfig, Schedule, TokenTask, TonicNetTask, TonicSeq, TrainConfig};
-use fugue_train::{DeepBachPiece, DeepBachTask, TokenLayout};
+use fugue_train::{DeepBachPiece, DeepBachTask, HarmonetTask, TokenLayout};
 use serde::{Deserialize, Serialize};
 
 use crate::performance::PerformanceEncoding;
@@ -35,6 +36,8 @@ pub enum ModelSpec {
     DeepBach(DeepBachConfig),
     #[serde(rename = "tonicnet")]
     TonicNet(TonicNetConfig),
+    #[serde(rename = "harmonet")]
+    Harmonet(HarmonetConfig),
 }
 
 /// How pieces become model inputs.
@@ -77,6 +80,11 @@ pub enum Encoding {
         #[serde(default = "yes")]
         four_four_only: bool,
     },
+    /// HARMONET's harmonic skeleton: per quarter beat of a 16th-note SATB
+    /// grid, the harmony net's inputs and Bach's harmonic function
+    /// (`fugue-tokens`' `harmonet`); `seq_len` is unused (a beat is an example).
+    #[serde(rename = "harmonet")]
+    Harmonet,
     /// Performance events (Performance RNN, Music Transformer's piano
     /// setup) of 30 s chunks of piano performances, the training chunks
     /// pre-expanded by time stretch and transposition (see
@@ -135,6 +143,7 @@ pub const MODEL_NAMES: &[&str] = &[
     "coconet",
     "deepbach",
     "tonicnet",
+    "harmonet",
 ];
 
 /// RNN-RBM's default updates, one 100-frame chunk each: the tutorial's 200
@@ -417,6 +426,34 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
                 train,
             }
         }
+        // HARMONET's harmony net (`HarmonetConfig::standard`: 128 tanh
+        // units) on every quarter beat of the training chorales, batches of
+        // 64 beats, Adam at 3e-4 (the paper trained by plain backprop; its
+        // settings are not known), the best validation checkpoint kept
+        // (early stop after 6 evaluations without improvement: about
+        // 10,000 updates, 20 s on a CPU core). About 14,000 training
+        // beats: an epoch is ~220 updates. Wider nets (256, 512 units) and
+        // Adam at 1e-3 validated slightly worse.
+        "harmonet" if token_data => {
+            let mut train = default_train(20_000, 3e-4, 5.0);
+            train.eval_every = 250;
+            train.patience = Some(6);
+            train.checkpoint_every = 250;
+            Recipe {
+                model: ModelSpec::Harmonet(HarmonetConfig::standard(
+                    fugue_tokens::harmonet::FEATURES,
+                    fugue_tokens::harmonet::LABELS,
+                )),
+                data: DataSpec {
+                    name: data.into(),
+                    encoding: Encoding::Harmonet,
+                    batch_size: 64,
+                    seq_len: 1,
+                    eval_batches: None,
+                },
+                train,
+            }
+        }
         "rnn-nade" if boulanger => {
             let frame_quarters = if data == "jsb" { 1.0 } else { 0.5 };
             let mut train = default_train(4000, 1e-3, 5.0);
@@ -478,7 +515,7 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         }
         m if !MODEL_NAMES.contains(&m) => bail!("unknown model `{m}` (known: {})", MODEL_NAMES.join(", ")),
         m => bail!(
-            "model `{m}` does not train on `{data}`: token models, coconet, deepbach and tonicnet read `jsb-16th`, lstm and gru also `bach-chorales` (BachBot), token models also `piano` or a MIDI folder (performance events), rnn-nade and rnn-rbm read {}",
+            "model `{m}` does not train on `{data}`: token models, coconet, deepbach, tonicnet and harmonet read `jsb-16th`, lstm and gru also `bach-chorales` (BachBot), token models also `piano` or a MIDI folder (performance events), rnn-nade and rnn-rbm read {}",
             BOULANGER.join(", ")
         ),
     };
@@ -513,6 +550,7 @@ pub enum AnyModel {
     Coconet(Coconet),
     DeepBach(DeepBach),
     TonicNet(TonicNet),
+    Harmonet(Harmonet),
 }
 
 impl ModelSpec {
@@ -525,6 +563,7 @@ impl ModelSpec {
             ModelSpec::Coconet(c) => AnyModel::Coconet(c.init(device)?),
             ModelSpec::DeepBach(c) => AnyModel::DeepBach(c.init(device)?),
             ModelSpec::TonicNet(c) => AnyModel::TonicNet(c.init(device)?),
+            ModelSpec::Harmonet(c) => AnyModel::Harmonet(c.init(device)?),
         })
     }
 }
@@ -536,6 +575,7 @@ pub enum AnyTask {
     Coconet(CoconetTask),
     DeepBach(DeepBachTask),
     TonicNet(TonicNetTask),
+    Harmonet(HarmonetTask),
 }
 
 /// The pieces of one split as the model family reads them.
@@ -596,6 +636,11 @@ impl DataSpec {
                     .with_frame(4),
                 ))
             }
+            Encoding::Harmonet => Ok(AnyTask::Harmonet(crate::harmonet::load_task(
+                &dataset,
+                &self.name,
+                self.batch_size,
+            )?)),
             Encoding::CoconetRoll { steps_per_quarter } => {
                 let every = coconet_stride(*steps_per_quarter)?;
                 let cells = |split| -> Result<Vec<fugue_train::orderless::Cells>> {
@@ -755,7 +800,7 @@ pub fn tokens_to_score(encoding: &Encoding, ids: &[u32]) -> Result<Score<Tick>> 
         }
         Encoding::BachBot { .. } => crate::bachbot::decode(ids),
         Encoding::Performance(enc) => crate::performance::decode(enc, ids),
-        Encoding::PianoRoll { .. } | Encoding::CoconetRoll { .. } | Encoding::DeepBach { .. } => {
+        Encoding::PianoRoll { .. } | Encoding::CoconetRoll { .. } | Encoding::DeepBach { .. } | Encoding::Harmonet => {
             bail!("a piano-roll model does not produce tokens")
         }
     }
@@ -913,6 +958,7 @@ mod tests {
             ("rnn-rbm", "piano-midi"),
             ("coconet", "jsb-16th"),
             ("deepbach", "jsb-16th"),
+            ("harmonet", "jsb-16th"),
         ] {
             let r = default_recipe(model, data).unwrap_or_else(|e| panic!("{e}"));
             let text = serde_json::to_string(&r).unwrap_or_else(|e| panic!("{e}"));

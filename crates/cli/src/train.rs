@@ -16,10 +16,10 @@ use crate::recipe::{data_root, default_recipe, merge_json, AnyModel, AnyTask, Mo
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade, rnn-rbm, coconet, deepbach, tonicnet.
+    /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade, rnn-rbm, coconet, deepbach, tonicnet, harmonet.
     #[arg(long)]
     pub model: String,
-    /// The dataset: jsb-16th (token models, coconet, deepbach, tonicnet); bach-chorales (lstm, gru: BachBot); piano or a folder of MIDI files (lstm, gru: Performance RNN; music-transformer); jsb, nottingham, musedata, piano-midi (rnn-nade, rnn-rbm).
+    /// The dataset: jsb-16th (token models, coconet, deepbach, tonicnet, harmonet); bach-chorales (lstm, gru: BachBot); piano or a folder of MIDI files (lstm, gru: Performance RNN; music-transformer); jsb, nottingham, musedata, piano-midi (rnn-nade, rnn-rbm).
     #[arg(long)]
     pub data: String,
     /// JSON merged over the default recipe (keys `model.config`, `data`, `train`).
@@ -252,6 +252,9 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         (AnyModel::TonicNet(m), AnyTask::TonicNet(task)) => {
             fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
         }
+        (AnyModel::Harmonet(m), AnyTask::Harmonet(task)) => {
+            fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
+        }
         _ => bail!("the recipe pairs a model with data it cannot read"),
     };
     if let Some(bar) = bar {
@@ -285,6 +288,7 @@ pub fn load_run(run: &Path, which: &str, device: &Device) -> Result<(Recipe, Any
         AnyModel::Coconet(m) => AnyModel::Coconet(checkpoint::load_model(&dir, m)?),
         AnyModel::DeepBach(m) => AnyModel::DeepBach(checkpoint::load_model(&dir, m)?),
         AnyModel::TonicNet(m) => AnyModel::TonicNet(checkpoint::load_model(&dir, m)?),
+        AnyModel::Harmonet(m) => AnyModel::Harmonet(checkpoint::load_model(&dir, m)?),
     };
     Ok((recipe, model))
 }
@@ -321,6 +325,12 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
             bail!("--pieces and --orderless apply to Coconet only");
         }
         return print_deepbach_eval(&a, &recipe, split, m, t, &device);
+    }
+    if let (AnyModel::Harmonet(m), AnyTask::Harmonet(t)) = (&model, &task) {
+        if a.pieces.is_some() || a.orderless {
+            bail!("--pieces and --orderless apply to Coconet only");
+        }
+        return print_harmonet_eval(&a, &recipe, split, m, t, &device);
     }
     if a.pieces.is_some() && (a.orderless || !matches!(task, AnyTask::Coconet(_))) {
         bail!("--pieces applies to Coconet's chronological NLL only");
@@ -400,6 +410,65 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
             println!("  AIS's log Z is biased low in expectation, so this NLL is slightly optimistic");
         }
     }
+    Ok(())
+}
+
+/// HARMONET's figures: the harmony net's NLL per quarter beat and the
+/// accuracy of its most likely label, with Bach's harmonies as the history
+/// (teacher forcing), and how well the label set fits the split's beats.
+fn print_harmonet_eval(
+    a: &EvalArgs,
+    recipe: &Recipe,
+    split: Split,
+    model: &fugue_models::harmonet::Harmonet,
+    task: &fugue_train::HarmonetTask,
+    device: &Device,
+) -> Result<()> {
+    // The function alone: root and triad, without inversion and seventh.
+    let function = |id: u32| fugue_tokens::harmonet::Harmony::from_id(id).map_or(u32::MAX, |h| h.function() as u32);
+    let scores = fugue_train::harmony_scores(model, task, split, device, &function);
+    let dataset = fugue_data::load(
+        &fugue_data::DatasetRef::parse(&recipe.data.name)?,
+        &data_root(a.data_root.as_deref()),
+        &fugue_data::LoadOptions::default(),
+    )?;
+    let cover = crate::harmonet::coverage(&dataset, split, &recipe.data.name)?;
+    let fit = cover.fitting as f64 / cover.beats.max(1) as f64;
+    if a.json {
+        let top: Vec<_> = cover.top.iter().map(|(n, c)| serde_json::json!([n, c])).collect();
+        let out = serde_json::json!({"run": a.run, "dataset": recipe.data.name, "split": split.name(),
+            "nll": scores.nll, "unit": "nats/beat", "accuracy": scores.accuracy,
+            "function_accuracy": scores.coarse_accuracy, "count": scores.beats,
+            "labels_fitting_onset": fit,
+            "soprano_in_label": cover.soprano_in_label as f64 / cover.struck.max(1) as f64, "distinct_labels": cover.distinct, "top_labels": top});
+        println!("{out}");
+        return Ok(());
+    }
+    println!(
+        "{} {}: HARMONET harmony net NLL {:.4} nats/beat, accuracy {:.1}% over {} beats (Bach's harmonies as history)",
+        recipe.data.name,
+        split.name(),
+        scores.nll,
+        100.0 * scores.accuracy,
+        scores.beats
+    );
+    println!(
+        "  function alone (root and triad, inversion and seventh aside): accuracy {:.1}%",
+        100.0 * scores.coarse_accuracy
+    );
+    println!(
+        "  labels: {} distinct; {:.1}% of {} beats have an onset sonority made of their label's chord tones",
+        cover.distinct,
+        100.0 * fit,
+        cover.beats
+    );
+    println!(
+        "  {:.1}% of {} beats where the soprano strikes have its note in their label",
+        100.0 * cover.soprano_in_label as f64 / cover.struck.max(1) as f64,
+        cover.struck
+    );
+    let top: Vec<String> = cover.top.iter().map(|(n, c)| format!("{n} {c}")).collect();
+    println!("  most frequent: {}", top.join(", "));
     Ok(())
 }
 

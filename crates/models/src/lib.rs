@@ -11,6 +11,7 @@
 
 pub mod coconet;
 pub mod deepbach;
+pub mod harmonet;
 pub mod layers;
 pub mod lstm;
 pub mod music_transformer;

@@ -9,6 +9,7 @@
 //! restriction — the loop does not need to know which.
 
 pub mod gibbs;
+pub mod harmonet;
 pub mod pseudo_gibbs;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};

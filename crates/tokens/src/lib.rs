@@ -39,12 +39,14 @@
 pub mod bachbot;
 pub mod beat_grid;
 pub mod chorale;
+pub mod chord_skeleton;
 pub mod coconet;
 pub mod cp_word;
 pub mod deepbach;
 pub mod error;
 pub mod events;
 pub mod grammar;
+pub mod harmonet;
 pub mod midi_like;
 pub mod mmm;
 pub mod octuple;

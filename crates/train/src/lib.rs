@@ -9,6 +9,7 @@
 pub mod ais;
 pub mod checkpoint;
 pub mod deepbach;
+pub mod harmonet;
 pub mod optim;
 pub mod orderless;
 pub mod schedule;
@@ -20,6 +21,7 @@ use std::path::PathBuf;
 
 pub use ais::AisConfig;
 pub use deepbach::{voice_scores, DeepBachPiece, DeepBachTask, TokenLayout, VoiceScores};
+pub use harmonet::{harmony_scores, Beats, HarmonetTask, HarmonyScores};
 pub use optim::{Optimizer, OptimizerConfig};
 pub use orderless::{chronological_nll, CoconetTask};
 pub use schedule::Schedule;
