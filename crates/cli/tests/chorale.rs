@@ -3,35 +3,28 @@
 
 use std::path::Path;
 
-use fugue_score::midi::{read_midi, write_midi, MidiFormat, ReadOptions};
-use fugue_score::{Note, Score, Tick, TimeSignature, Track};
+use fugue_score::midi::{write_midi, MidiFormat};
+use fugue_score::{Note, Score, Tick, Track};
 use fugue_tokens::chorale::SatbGrid;
 
 mod common;
-use common::{fugue, s, stderr};
+use common::{assert_satb_keeps_soprano, fugue, read_score as read, s, stderr};
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../samples/bach_chorale.mid");
-
-fn read(path: &Path) -> Score<Tick> {
-    read_midi(&std::fs::read(path).unwrap(), &ReadOptions::default())
-        .unwrap()
-        .score
-}
 
 fn grid(path: &Path) -> SatbGrid {
     SatbGrid::from_score(&read(path), 4).unwrap().0
 }
 
 /// A two-bar melody in 3/4 with a repeated note (quarter notes, 480 tpq).
+/// Quarter notes in 3/4.
 fn write_melody(path: &Path, pitches: &[u8]) {
-    let mut score = Score::<Tick>::new(480);
-    score.time_signatures.push(TimeSignature::new(0, 3, 4));
-    let mut t = Track::new("melody", 0, 0);
-    for (i, &p) in pitches.iter().enumerate() {
-        t.notes.push(Note::new(i as i64 * 480, 480, p, 90));
-    }
-    score.tracks.push(t);
-    std::fs::write(path, write_midi(&score, MidiFormat::Type1).unwrap()).unwrap();
+    let notes: Vec<(i64, i64, u8)> = pitches
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| (i as i64 * 480, 480, p))
+        .collect();
+    common::write_melody(path, 3, &notes);
 }
 
 #[test]
@@ -57,20 +50,13 @@ fn harmonize_keeps_the_melody_and_writes_three_voices_below_it() {
     let o = run(&out);
     assert!(o.status.success(), "{}", stderr(&o));
     let score = read(&out);
-    let names: Vec<&str> = score.tracks.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["Soprano", "Alto", "Tenor", "Bass"]);
     // The soprano is the melody, note for note (the repeated G included).
-    let soprano: Vec<(i64, i64, u8)> = score.tracks[0]
-        .notes
-        .iter()
-        .map(|n| (n.time, n.duration, n.pitch))
-        .collect();
     let expected: Vec<(i64, i64, u8)> = pitches
         .iter()
         .enumerate()
         .map(|(i, &p)| (i as i64 * 480, 480, p))
         .collect();
-    assert_eq!(soprano, expected);
+    assert_satb_keeps_soprano(&score, &expected);
     // Alto, tenor and bass sound all through, inside Coconet's range.
     let g = grid(&out);
     assert_eq!(g.len(), 24);

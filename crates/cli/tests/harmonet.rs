@@ -5,24 +5,13 @@
 
 use std::path::Path;
 
-use fugue_score::midi::{read_midi, write_midi, MidiFormat, ReadOptions};
-use fugue_score::{Note, Score, Tick, TimeSignature, Track};
 use fugue_tokens::chorale::SatbGrid;
 
 mod common;
-use common::{fugue, s, stderr, stdout};
-
-fn read(path: &Path) -> Score<Tick> {
-    read_midi(&std::fs::read(path).unwrap(), &ReadOptions::default())
-        .unwrap()
-        .score
-}
+use common::{assert_satb_keeps_soprano, fugue, read_score as read, s, stderr, stdout};
 
 /// A phrase in G major (quarters, a 16th run, a closing half note).
 fn write_melody(path: &Path) -> Vec<(i64, i64, u8)> {
-    let mut score = Score::<Tick>::new(480);
-    score.time_signatures.push(TimeSignature::new(0, 4, 4));
-    let mut t = Track::new("melody", 0, 0);
     let notes: &[(i64, i64, u8)] = &[
         (0, 480, 67),
         (480, 480, 71),
@@ -36,11 +25,7 @@ fn write_melody(path: &Path) -> Vec<(i64, i64, u8)> {
         (2880, 480, 69),
         (3360, 960, 67),
     ];
-    for &(time, duration, pitch) in notes {
-        t.notes.push(Note::new(time, duration, pitch, 90));
-    }
-    score.tracks.push(t);
-    std::fs::write(path, write_midi(&score, MidiFormat::Type1).unwrap()).unwrap();
+    common::write_melody(path, 4, notes);
     notes.to_vec()
 }
 
@@ -63,14 +48,7 @@ fn the_embedded_harmonet_keeps_the_soprano_and_writes_three_voices() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("G major"), "{}", stderr(&o));
     let score = read(&out);
-    let names: Vec<&str> = score.tracks.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["Soprano", "Alto", "Tenor", "Bass"]);
-    let soprano: Vec<(i64, i64, u8)> = score.tracks[0]
-        .notes
-        .iter()
-        .map(|n| (n.time, n.duration, n.pitch))
-        .collect();
-    assert_eq!(soprano, notes, "the soprano is the melody, note for note");
+    assert_satb_keeps_soprano(&score, &notes);
     for t in &score.tracks[1..] {
         assert!(!t.notes.is_empty(), "{} is empty", t.name);
     }

@@ -6,6 +6,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use fugue_score::midi::{read_midi, write_midi, MidiFormat, ReadOptions};
+use fugue_score::{Note, Score, Tick, TimeSignature, Track};
+
 /// Runs the `fugue` binary under test with `args`.
 pub fn fugue(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fugue")).args(args).output().unwrap()
@@ -44,4 +47,37 @@ pub fn train_small(model: &str, data: &str, config: &Path, root: &Path, run: &Pa
         steps,
         "--quiet",
     ])
+}
+
+/// A MIDI file written by the binary, as a score.
+pub fn read_score(path: &Path) -> Score<Tick> {
+    read_midi(&std::fs::read(path).unwrap(), &ReadOptions::default())
+        .unwrap()
+        .score
+}
+
+/// A one-track melody of (time, duration, pitch) notes at 480 ticks per
+/// quarter, in `numerator`/4.
+pub fn write_melody(path: &Path, numerator: u8, notes: &[(i64, i64, u8)]) {
+    let mut score = Score::<Tick>::new(480);
+    score.time_signatures.push(TimeSignature::new(0, numerator, 4));
+    let mut t = Track::new("melody", 0, 0);
+    for &(time, duration, pitch) in notes {
+        t.notes.push(Note::new(time, duration, pitch, 90));
+    }
+    score.tracks.push(t);
+    std::fs::write(path, write_midi(&score, MidiFormat::Type1).unwrap()).unwrap();
+}
+
+/// A harmonization's tracks are soprano, alto, tenor, bass, and the
+/// soprano is `melody`, note for note.
+pub fn assert_satb_keeps_soprano(score: &Score<Tick>, melody: &[(i64, i64, u8)]) {
+    let names: Vec<&str> = score.tracks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["Soprano", "Alto", "Tenor", "Bass"]);
+    let soprano: Vec<(i64, i64, u8)> = score.tracks[0]
+        .notes
+        .iter()
+        .map(|n| (n.time, n.duration, n.pitch))
+        .collect();
+    assert_eq!(soprano, melody, "the soprano is the melody, note for note");
 }
