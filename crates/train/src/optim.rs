@@ -14,6 +14,7 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use fugue_models::layers::flex_buffer::FlexBuffer;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
@@ -324,23 +325,26 @@ impl AdamStep {
         } else {
             1.0
         };
-        adam_in_place(
-            wb.values_mut(),
-            gb.values(),
-            mb.values_mut(),
-            vb.values_mut(),
-            [
-                self.beta1 as f32,
-                (1.0 - self.beta1) as f32,
-                self.beta2 as f32,
-                (1.0 - self.beta2) as f32,
-                (1.0 - self.beta1.powi(self.t)) as f32,
-                (1.0 - self.beta2.powi(self.t)) as f32,
-                self.epsilon as f32,
-                self.lr as f32,
-                decay,
-            ],
-        );
+        let k = [
+            self.beta1 as f32,
+            (1.0 - self.beta1) as f32,
+            self.beta2 as f32,
+            (1.0 - self.beta2) as f32,
+            (1.0 - self.beta1.powi(self.t)) as f32,
+            (1.0 - self.beta2.powi(self.t)) as f32,
+            self.epsilon as f32,
+            self.lr as f32,
+            decay,
+        ];
+        // Large parameters in chunks over the threads (the update is
+        // element-wise, so the chunks are independent).
+        const CHUNK: usize = 1 << 15;
+        wb.values_mut()
+            .par_chunks_mut(CHUNK)
+            .zip(gb.values().par_chunks(CHUNK))
+            .zip(mb.values_mut().par_chunks_mut(CHUNK))
+            .zip(vb.values_mut().par_chunks_mut(CHUNK))
+            .for_each(|(((w, g), m), v)| adam_in_place(w, g, m, v, k));
         (wb.into_tensor(), mb.into_tensor(), vb.into_tensor())
     }
 

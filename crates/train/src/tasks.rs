@@ -10,8 +10,8 @@
 //! token (frame) of a split exactly once.
 
 use burn::module::Module;
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use fugue_models::layers::fused_cross_entropy::weighted_nll;
 use fugue_models::rnn_nade::{RnnNade, RnnRbm};
 use fugue_models::TokenLm;
 use rand::{Rng, SeedableRng};
@@ -232,11 +232,10 @@ impl<M: Module + TokenLm> Task<M> for TokenTask {
     fn loss(&self, model: &M, batch: &TokenBatch, device: &Device) -> (Tensor<1>, usize) {
         let (b, t) = (batch.batch, batch.len);
         let inputs = Tensor::<2, Int>::from_data(TensorData::new(batch.inputs.clone(), [b, t]), device);
-        let targets = Tensor::<3, Int>::from_data(TensorData::new(batch.targets.clone(), [b, t, 1]), device);
-        let weights = Tensor::<3>::from_data(TensorData::new(batch.weights.clone(), [b, t, 1]), device);
-        let logp = log_softmax(model.logits(inputs), 2).gather(2, targets);
+        // Token ids are vocabulary indices, so they fit in `u32`.
+        let targets: Vec<u32> = batch.targets.iter().map(|&x| x as u32).collect();
         let count = batch.weights.iter().filter(|&&w| w > 0.0).count();
-        ((logp * weights).sum().neg(), count)
+        (weighted_nll(model.logits(inputs), &targets, &batch.weights), count)
     }
 
     fn unit(&self) -> &'static str {

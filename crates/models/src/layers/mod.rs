@@ -2,6 +2,7 @@
 
 pub mod flex_buffer;
 pub mod fused_attention;
+pub mod fused_cross_entropy;
 pub mod fused_layer_norm;
 pub mod recurrent;
 pub mod relative_attention;
