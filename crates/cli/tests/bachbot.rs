@@ -13,7 +13,7 @@ use fugue_score::musicxml::{write_mxl, WriteOptions};
 use fugue_score::{KeySignature, Note, Score, Text, Tick, TimeSignature, Track};
 
 mod common;
-use common::{fugue, s, stderr, stdout, train_small};
+use common::{fugue, generate_from, s, stderr, stdout, train_small};
 
 /// Four bars of quarter-note chords in D major (two sharps) walking a
 /// scale from degree `k`, a fermata on every second bar's last chord;
@@ -140,23 +140,7 @@ fn train_eval_and_generate_bachbot_on_musicxml_chorales() {
 
     // Two bars from the run, the same with the same seed.
     let out = dir.path().join("bb.mid");
-    let generate = |force: bool| {
-        let mut args = vec![
-            "generate",
-            "--model",
-            run.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--seconds",
-            "6",
-            "--seed",
-            "5",
-        ];
-        if force {
-            args.push("--force");
-        }
-        fugue(&args)
-    };
+    let generate = |force: bool| generate_from(&run, &out, ["--seconds", "6"], "5", force);
     let o = generate(false);
     assert!(o.status.success(), "{}", stderr(&o));
     let o2 = fugue(&["info", &s(&out), "--json"]);

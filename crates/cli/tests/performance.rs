@@ -14,7 +14,7 @@ use fugue_score::midi::{write_midi, MidiFormat};
 use fugue_score::{Note, Pedal, Score, Tempo, Tick, Track};
 
 mod common;
-use common::{fugue, s, stderr, stdout};
+use common::{fugue, generate_from, s, stderr, stdout};
 
 /// A 12 s "performance" at 120 qpm (960 ticks a second): broken chords in
 /// a key set by `k`, uneven timing and velocities, the pedal down for the
@@ -98,21 +98,7 @@ fn train(model: &str, folder: &Path, cfg: &Path, run: &Path, steps: &str) -> Out
 }
 
 fn generate(run: &Path, out: &Path, force: bool) -> Output {
-    let mut args = vec![
-        "generate",
-        "--model",
-        run.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--seconds",
-        "4",
-        "--seed",
-        "9",
-    ];
-    if force {
-        args.push("--force");
-    }
-    fugue(&args)
+    generate_from(run, out, ["--seconds", "4"], "9", force)
 }
 
 #[test]

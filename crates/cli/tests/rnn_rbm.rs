@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{fugue, s, stderr, stdout, train_small};
+use common::{fugue, generate_from, s, stderr, stdout, train_small};
 
 /// Pieces of four-note chords walking up a scale, in Boulanger's layout.
 fn fake_data_root(dir: &Path) -> PathBuf {
@@ -107,23 +107,7 @@ fn train_eval_and_generate_rnn_rbm_on_fake_jsb() {
 
     // 16 frames from the run, the same with the same seed.
     let out = dir.path().join("rbm.mid");
-    let generate = |seed: &str, force: bool| {
-        let mut args = vec![
-            "generate",
-            "--model",
-            run.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--tokens",
-            "16",
-            "--seed",
-            seed,
-        ];
-        if force {
-            args.push("--force");
-        }
-        fugue(&args)
-    };
+    let generate = |seed: &str, force: bool| generate_from(&run, &out, ["--tokens", "16"], seed, force);
     let o = generate("5", false);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("16 steps"), "{}", stdout(&o));

@@ -261,18 +261,12 @@ fn resume_without_a_checkpoint_is_an_error() {
     assert!(err.contains("accumulate"), "{err}");
 }
 
-/// RNN-NADE must learn dependencies *inside* a frame, which no product of
-/// per-pitch marginals can express: pitch `a` in 0..4 is drawn uniformly
-/// each frame and pitch `a + 4` always sounds with it. The marginals cost
-/// 8 · H(1/4) = 4.50 nats per frame; the true entropy is ln 4 = 1.39.
-/// Frames are independent and the training set large, so the recurrent
-/// part can neither help nor memorize: only the NADE can get below 4.50.
-#[test]
-fn rnn_nade_learns_what_the_marginals_cannot() {
-    let _serial = serial();
+/// 8-pitch frames where pitch `a` in 0..4 is drawn uniformly each frame and
+/// pitch `a + 4` always sounds with it: marginals cost 8 · H(1/4) = 4.50
+/// nats per frame, the true entropy is ln 4 = 1.39. 256 training and 4
+/// validation pieces of 32 frames, batches of 4 windows of 32.
+fn paired_pitch_frames() -> FrameTask {
     use rand::{Rng, SeedableRng};
-    let d = device();
-    d.seed(4);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
     let mut piece = || -> Vec<Vec<u16>> {
         (0..32)
@@ -284,7 +278,21 @@ fn rnn_nade_learns_what_the_marginals_cannot() {
     };
     let train_set: Vec<_> = (0..256).map(|_| piece()).collect();
     let valid_set: Vec<_> = (0..4).map(|_| piece()).collect();
-    let task = FrameTask::new(train_set, valid_set, vec![], 8, 4, 32);
+    FrameTask::new(train_set, valid_set, vec![], 8, 4, 32)
+}
+
+/// RNN-NADE must learn dependencies *inside* a frame, which no product of
+/// per-pitch marginals can express: pitch `a` in 0..4 is drawn uniformly
+/// each frame and pitch `a + 4` always sounds with it. The marginals cost
+/// 8 · H(1/4) = 4.50 nats per frame; the true entropy is ln 4 = 1.39.
+/// Frames are independent and the training set large, so the recurrent
+/// part can neither help nor memorize: only the NADE can get below 4.50.
+#[test]
+fn rnn_nade_learns_what_the_marginals_cannot() {
+    let _serial = serial();
+    let d = device();
+    d.seed(4);
+    let task = paired_pitch_frames();
     let model = RnnNadeConfig {
         pitches: 8,
         rnn: vec![16],
@@ -319,21 +327,9 @@ fn rnn_nade_learns_what_the_marginals_cannot() {
 #[test]
 fn rnn_rbm_learns_and_its_ais_nll_is_the_exact_one() {
     let _serial = serial();
-    use rand::{Rng, SeedableRng};
     let d = device();
     d.seed(4);
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-    let mut piece = || -> Vec<Vec<u16>> {
-        (0..32)
-            .map(|_| {
-                let a: u16 = rng.random_range(0..4);
-                vec![a, a + 4]
-            })
-            .collect()
-    };
-    let train_set: Vec<_> = (0..256).map(|_| piece()).collect();
-    let valid_set: Vec<_> = (0..4).map(|_| piece()).collect();
-    let task = FrameTask::new(train_set, valid_set, vec![], 8, 4, 32);
+    let task = paired_pitch_frames();
     let model = RnnRbmConfig {
         hidden: 16,
         cd_steps: 5,

@@ -81,3 +81,16 @@ pub fn assert_satb_keeps_soprano(score: &Score<Tick>, melody: &[(i64, i64, u8)])
         .collect();
     assert_eq!(soprano, melody, "the soprano is the melody, note for note");
 }
+
+/// `fugue generate --model RUN -o OUT --seed SEED` with the length
+/// arguments `length` (e.g. `["--seconds", "4"]`), overwriting with `force`.
+pub fn generate_from(run: &Path, out: &Path, length: [&str; 2], seed: &str, force: bool) -> Output {
+    let (run, out) = (s(run), s(out));
+    let mut args = vec![
+        "generate", "--model", &run, "-o", &out, length[0], length[1], "--seed", seed,
+    ];
+    if force {
+        args.push("--force");
+    }
+    fugue(&args)
+}
