@@ -455,22 +455,11 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
             }
         }
         "rnn-nade" if boulanger => {
-            let frame_quarters = if data == "jsb" { 1.0 } else { 0.5 };
             let mut train = default_train(4000, 1e-3, 5.0);
             train.eval_every = 250;
             Recipe {
                 model: ModelSpec::RnnNade(RnnNadeConfig::magenta(88)),
-                data: DataSpec {
-                    name: data.into(),
-                    encoding: Encoding::PianoRoll {
-                        low: 21,
-                        pitches: 88,
-                        frame_quarters,
-                    },
-                    batch_size: 16,
-                    seq_len: 100,
-                    eval_batches: None,
-                },
+                data: boulanger_rolls(data, 16, None),
                 train,
             }
         }
@@ -486,7 +475,6 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         // (AIS over a full split takes minutes); the training
         // loss logged is the CD cost, not a likelihood.
         "rnn-rbm" if boulanger => {
-            let frame_quarters = if data == "jsb" { 1.0 } else { 0.5 };
             let mut train = default_train(RNN_RBM_STEPS, 1e-3, 1.0);
             train.optimizer = OptimizerConfig::Sgd {
                 momentum: 0.0,
@@ -498,18 +486,8 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
             train.patience = None;
             Recipe {
                 model: ModelSpec::RnnRbm(RnnRbmConfig::tutorial(88)),
-                data: DataSpec {
-                    name: data.into(),
-                    encoding: Encoding::PianoRoll {
-                        low: 21,
-                        pitches: 88,
-                        frame_quarters,
-                    },
-                    batch_size: 1,
-                    seq_len: 100,
-                    // One piece per evaluation batch (batch size 1).
-                    eval_batches: Some(16),
-                },
+                // One piece per evaluation batch (batch size 1).
+                data: boulanger_rolls(data, 1, Some(16)),
                 train,
             }
         }
@@ -520,6 +498,23 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         ),
     };
     Ok(recipe)
+}
+
+/// A Boulanger-Lewandowski set as 88-key piano-roll windows of 100
+/// frames: quarter-note frames for JSB, eighths for the others (the
+/// release's own resolutions).
+fn boulanger_rolls(data: &str, batch_size: usize, eval_batches: Option<usize>) -> DataSpec {
+    DataSpec {
+        name: data.into(),
+        encoding: Encoding::PianoRoll {
+            low: 21,
+            pitches: 88,
+            frame_quarters: if data == "jsb" { 1.0 } else { 0.5 },
+        },
+        batch_size,
+        seq_len: 100,
+        eval_batches,
+    }
 }
 
 /// Merges `patch` into `base` (objects key by key; anything else replaces).
