@@ -146,17 +146,20 @@ impl Grads {
 
     /// Multiplies every gradient by `factor` (averaging accumulated passes).
     pub fn scale(&mut self, factor: f64) {
-        for g in self.by_path.values_mut() {
-            let t = std::mem::replace(g, Tensor::empty([0], &Device::flex()));
-            *g = if FlexBuffer::is_cpu(&t) {
+        let scaled = |t: Tensor<1>| {
+            if FlexBuffer::is_cpu(&t) {
                 let mut b = FlexBuffer::of(t);
                 let f = factor as f32;
                 b.values_mut().iter_mut().for_each(|x| *x *= f);
                 b.into_tensor()
             } else {
                 t.mul_scalar(factor)
-            };
-        }
+            }
+        };
+        self.by_path = std::mem::take(&mut self.by_path)
+            .into_iter()
+            .map(|(path, g)| (path, scaled(g)))
+            .collect();
     }
 
     /// The global L2 norm over all gradients.

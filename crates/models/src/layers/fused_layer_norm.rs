@@ -41,14 +41,15 @@ pub fn forward(norm: &LayerNorm, x: Tensor<3>) -> Tensor<3> {
         if norm.gamma.dims() != [d] || b * t == 0 {
             return None;
         }
-        let inputs = [x.clone(), gamma_as_3d(norm.gamma.val()), gamma_as_3d(beta.val())].map(Tensor::into_dispatch);
+        let inputs = [x.clone(), as_row3(norm.gamma.val()), as_row3(beta.val())].map(Tensor::into_dispatch);
         tracked::<NoCheckpointing>(&inputs, [b, t, d]).or_else(|| tracked::<BalancedCheckpointing>(&inputs, [b, t, d]))
     });
     fused.unwrap_or_else(|| norm.forward(x))
 }
 
-/// A `[d]` parameter as `[1, 1, d]`, so that all three inputs share a rank.
-fn gamma_as_3d(p: Tensor<1>) -> Tensor<3> {
+/// A `[d]` parameter (γ or β) as `[1, 1, d]`, so that all three inputs
+/// share a rank.
+fn as_row3(p: Tensor<1>) -> Tensor<3> {
     let [d] = p.dims();
     p.reshape([1, 1, d])
 }

@@ -57,11 +57,6 @@ impl AttnDims {
         }
     }
 
-    /// The first key any query of rows `r0..r1` sees.
-    fn first_key_of_block(&self, r0: usize) -> usize {
-        self.first_key(r0)
-    }
-
     /// Elements of `q` (`[b, t, h·dh]`).
     pub fn activations(&self) -> usize {
         self.batch * self.time * self.d_model()
@@ -259,12 +254,14 @@ multiversion! {
 }
 
 impl AttnDims {
-    /// The scaled logits of rows `r0..r1` against keys `0..r1` into `blk.p`
-    /// (rows `r1` apart... stored with stride `t`), relative term included;
-    /// entries outside each row's visible keys are left unspecified.
+    /// The scaled logits of rows `r0..r1` against the keys they can see,
+    /// `k0..r1` with `k0` the first row's first key (`first_key` grows with
+    /// the row), into `blk.p` as `[rows, r1 - k0]` with rows `t` apart,
+    /// relative term included; entries outside each row's visible keys are
+    /// left unspecified.
     fn logits(&self, x: &AttnInputs, blk: &mut Block, b: usize, h: usize, r0: usize, r1: usize) {
         let (rows, t) = (r1 - r0, self.time);
-        let k0 = self.first_key_of_block(r0);
+        let k0 = self.first_key(r0);
         let cols = r1 - k0;
         matmul(
             dense_mut(&mut blk.p, 0, rows, cols, t),
@@ -298,11 +295,11 @@ impl AttnDims {
             let (lo, hi) = (self.first_key(i) - k0, i + 1 - k0);
             let row = &mut blk.p[r * t..r * t + cols];
             if self.relative {
-                // Key j (column j - k0) is at distance j - i: embedding
-                // column (within this block's) cols-1-(i-j) = hi-1-... see
-                // `first_key_of_block`: column c ↔ distance c - (cols-1).
+                // Column c of `qe` is distance c - (cols-1); key j (column
+                // c = j - k0) is at distance j - i, i.e. `qe` column
+                // c + cols - hi: the skew as an index shift.
                 let qe = &blk.qe[r * t..r * t + cols];
-                let shift = cols - hi; // column c of the row ↔ qe column c + shift
+                let shift = cols - hi;
                 for c in lo..hi {
                     row[c] = scale * (row[c] + qe[c + shift]);
                 }
@@ -335,7 +332,7 @@ pub fn forward(d: &AttnDims, x: &AttnInputs) -> (Vec<f32>, Vec<f32>) {
                 let (b, h) = (task / d.heads, task % d.heads);
                 for r0 in (0..t).step_by(BLOCK) {
                     let r1 = (r0 + BLOCK).min(t);
-                    let k0 = d.first_key_of_block(r0);
+                    let k0 = d.first_key(r0);
                     let cols = r1 - k0;
                     d.logits(x, blk, b, h, r0, r1);
                     for r in 0..r1 - r0 {
@@ -426,7 +423,7 @@ pub fn backward(d: &AttnDims, x: &AttnInputs, lse: &[f32], dout: &[f32]) -> Attn
             for r0 in (0..t).step_by(BLOCK) {
                 let r1 = (r0 + BLOCK).min(t);
                 let rows = r1 - r0;
-                let k0 = d.first_key_of_block(r0);
+                let k0 = d.first_key(r0);
                 let cols = r1 - k0;
                 d.logits(x, blk, b, h, r0, r1);
                 // dPd = dO · Vᵀ over the block's keys.

@@ -3,7 +3,7 @@
 //! windows, lengths off the block size, and dropout with the same mask.
 
 use burn::tensor::activation::softmax;
-use burn::tensor::{Bool, Device, Distribution, Tensor, TensorData, Tolerance};
+use burn::tensor::{Device, Distribution, Tensor, TensorData, Tolerance};
 
 use super::attention;
 use super::kernels::{drop_threshold, kept};
@@ -176,5 +176,4 @@ fn untracked_inputs_run_forward_only_without_dropout() {
         .assert_approx_eq::<f32>(&b.into_data(), Tolerance::absolute(0.0));
     // Mismatched shapes are refused, not guessed at.
     assert!(attention(&q, &k, &v, Some(&rnd([2, 8, 4])), 2, 0, 0.0, 1).is_none());
-    let _ = Tensor::<2, Bool>::tril_mask([2, 2], 0, &device);
 }
