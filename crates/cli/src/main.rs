@@ -30,6 +30,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    fugue_train::allocator::keep_freed_memory();
     let cli = cmd::Cli::parse();
     if let Err(e) = cmd::run(cli) {
         if e.chain().any(|c| {

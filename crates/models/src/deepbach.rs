@@ -34,6 +34,7 @@ use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::layers::fused_linear::forward as linear;
 use crate::layers::recurrent::lstm_layer;
 use crate::ModelError;
 
@@ -326,9 +327,9 @@ impl VoiceNet {
         let centre = Tensor::cat(centre_parts, 2);
         let [_, _, d] = centre.dims();
         let centre = self.dropout.forward(centre.reshape([b, d]));
-        let centre = self.centre_out.forward(relu(self.centre_hidden.forward(centre)));
+        let centre = linear(&self.centre_out, relu(linear(&self.centre_hidden, centre)));
         let joint = self.dropout.forward(Tensor::cat(vec![left, centre, right], 1));
-        self.output.forward(relu(self.output_hidden.forward(joint)))
+        linear(&self.output, relu(linear(&self.output_hidden, joint)))
     }
 }
 

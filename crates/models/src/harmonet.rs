@@ -18,6 +18,7 @@ use burn::tensor::activation::{log_softmax, tanh};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::layers::fused_linear::forward as linear;
 use crate::ModelError;
 
 /// Hyperparameters.
@@ -105,7 +106,7 @@ impl Harmonet {
 
     /// Logits `[b, labels]` for inputs `[b, inputs]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.output.forward(self.dropout.forward(tanh(self.hidden.forward(x))))
+        linear(&self.output, self.dropout.forward(tanh(linear(&self.hidden, x))))
     }
 
     /// [`Self::forward`] normalised over the labels.

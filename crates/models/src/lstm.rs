@@ -25,6 +25,7 @@ use burn::nn::{
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::layers::fused_linear::forward as linear;
 use crate::layers::recurrent;
 use crate::{ModelError, TokenLm};
 
@@ -179,14 +180,10 @@ impl LstmLm {
                 }
             }
         }
-        // The read-out on `[b·t, H]` rather than `[b, t, H]`: burn's batched
-        // matmul differentiates a 3-D input into one weight gradient per
-        // sequence and then sums them (4 MB and a reduction per step here).
-        let [b, t, h] = x.dims();
-        let [_, vocab] = self.head.weight.val().dims();
-        self.head
-            .forward(self.dropout.forward(x).reshape([b * t, h]))
-            .reshape([b, t, vocab])
+        // The fused layer multiplies `[b·t, H]` rows at once: burn's batched
+        // matmul would differentiate a 3-D input into one weight gradient
+        // per sequence and then sum them (4 MB and a reduction per step here).
+        linear(&self.head, self.dropout.forward(x))
     }
 }
 

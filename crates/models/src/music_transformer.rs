@@ -18,6 +18,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::layers::fused_layer_norm::forward as layer_norm;
+use crate::layers::fused_linear::forward as linear;
 use crate::layers::relative_attention::{AttentionConfig, KvCache, RelativeAttention};
 use crate::layers::transformer_decode::{CpuDecoder, CpuSession};
 use crate::{ModelError, TokenLm};
@@ -178,8 +179,8 @@ pub struct Block {
 
 impl Block {
     fn feed_forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let h = burn::tensor::activation::relu(self.ff_in.forward(layer_norm(&self.norm_ff, x.clone())));
-        x + self.dropout.forward(self.ff_out.forward(h))
+        let h = burn::tensor::activation::relu(linear(&self.ff_in, layer_norm(&self.norm_ff, x.clone())));
+        x + self.dropout.forward(linear(&self.ff_out, h))
     }
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
@@ -276,7 +277,7 @@ impl TokenLm for MusicTransformer {
         for block in &self.blocks {
             x = block.forward(x);
         }
-        self.head.forward(layer_norm(&self.norm, x))
+        linear(&self.head, layer_norm(&self.norm, x))
     }
 
     fn start(&self, batch: usize, device: &Device) -> TransformerState {

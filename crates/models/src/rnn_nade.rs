@@ -23,6 +23,7 @@ use burn::tensor::activation::{log_sigmoid, sigmoid, softplus};
 use burn::tensor::{Bool, Device, Distribution, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::layers::fused_linear::forward as linear;
 use crate::layers::recurrent;
 use crate::ModelError;
 
@@ -139,7 +140,7 @@ impl RnnNade {
             // `Lstm::forward`, several times faster to train on a CPU.
             x = self.dropout.forward(recurrent::lstm_forward(lstm, x, None).0);
         }
-        self.split_biases(self.biases.forward(x))
+        self.split_biases(linear(&self.biases, x))
     }
 
     fn split_biases(&self, out: Tensor<3>) -> (Tensor<3>, Tensor<3>) {

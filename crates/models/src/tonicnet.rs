@@ -29,6 +29,7 @@ use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Gru, GruConfi
 use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::layers::fused_linear::forward as linear;
 use crate::layers::recurrent;
 use crate::{ModelError, TokenLm};
 
@@ -219,7 +220,7 @@ impl TonicNet {
             x = out;
         }
         let x = variational_dropout(Tensor::cat(vec![z, x], 2), self.output_dropout);
-        (self.head.forward(x), last)
+        (linear(&self.head, x), last)
     }
 }
 

@@ -56,6 +56,7 @@ where
 }
 
 fn main() {
+    fugue_train::allocator::keep_freed_memory();
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "lstm".into());
     let steps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(20);

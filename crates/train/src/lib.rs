@@ -7,6 +7,7 @@
 //! `best` checkpoints ([`checkpoint`]).
 
 pub mod ais;
+pub mod allocator;
 pub mod checkpoint;
 pub mod deepbach;
 pub mod harmonet;

@@ -21,6 +21,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Device, Distribution, Tensor};
 
 use super::fused_attention;
+use super::fused_linear::forward as linear;
 
 /// Configuration of one attention block.
 #[derive(Debug, Clone)]
@@ -130,9 +131,9 @@ impl RelativeAttention {
     /// compute the same function.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [_, t, _] = x.dims();
-        let q = self.query.forward(x.clone());
-        let k = self.key.forward(x.clone());
-        let v = self.value.forward(x);
+        let q = linear(&self.query, x.clone());
+        let k = linear(&self.key, x.clone());
+        let v = linear(&self.value, x);
         let e = self.embeddings_for(t);
         if q.device() == Device::flex() {
             // Dropout as burn's `Dropout` applies it: in training mode, on an
@@ -147,7 +148,7 @@ impl RelativeAttention {
             if let Some(out) =
                 fused_attention::attention(&q, &k, &v, e.as_ref(), self.heads, self.local_window, p, seed)
             {
-                return self.output.forward(out);
+                return linear(&self.output, out);
             }
         }
         let q = self.split_heads(q);
