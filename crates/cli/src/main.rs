@@ -9,6 +9,8 @@ mod chorale;
 mod cmd;
 mod data;
 mod embedded;
+#[cfg(test)]
+mod fixtures;
 mod generate;
 mod harmonet;
 mod metrics;

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use fugue_data::{Content, Dataset, DatasetRef, LoadOptions, Split};
 use fugue_models::burn::tensor::Device;
 use fugue_models::coconet::{Coconet, CoconetConfig};
@@ -408,7 +408,9 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         // as the reference, batches of 64 windows (the reference: 256) of
         // 2·16 + 1 ticks. The reference trains 5 epochs over every window in
         // every transposition; fugue's budget is a fraction of that.
-        "deepbach" if token_data => {
+        // On `bach-chorales` (music21's MusicXML) the same recipe, and the
+        // fermata and key metadata are real: the JSB set has neither.
+        "deepbach" if token_data || data == "bach-chorales" => {
             let mut train = default_train(DEEPBACH_STEPS, 1e-3, 5.0);
             train.eval_every = 500;
             train.patience = Some(6);
@@ -493,7 +495,7 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         }
         m if !MODEL_NAMES.contains(&m) => bail!("unknown model `{m}` (known: {})", MODEL_NAMES.join(", ")),
         m => bail!(
-            "model `{m}` does not train on `{data}`: token models, coconet, deepbach, tonicnet and harmonet read `jsb-16th`, lstm and gru also `bach-chorales` (BachBot), token models also `piano` or a MIDI folder (performance events), rnn-nade and rnn-rbm read {}",
+            "model `{m}` does not train on `{data}`: token models, coconet, deepbach, tonicnet and harmonet read `jsb-16th`, lstm and gru (BachBot) and deepbach also `bach-chorales`, token models also `piano` or a MIDI folder (performance events), rnn-nade and rnn-rbm read {}",
             BOULANGER.join(", ")
         ),
     };
@@ -698,30 +700,7 @@ impl DataSpec {
                     self.seq_len,
                 )))
             }
-            Encoding::DeepBach { .. } => {
-                if self.seq_len < 3 || self.seq_len.is_multiple_of(2) {
-                    bail!(
-                        "deepbach: seq_len {} must be an odd window of 2·context + 1 ticks",
-                        self.seq_len
-                    );
-                }
-                let pieces = |split| -> Result<Vec<DeepBachPiece>> {
-                    split_pieces(&dataset, split)
-                        .map(|c| match c {
-                            Content::Grid(g) => deepbach_piece(g),
-                            _ => bail!("dataset `{}` is not a set of SATB grids", self.name),
-                        })
-                        .collect()
-                };
-                Ok(AnyTask::DeepBach(DeepBachTask::new(
-                    pieces(Split::Train)?,
-                    pieces(Split::Valid)?,
-                    pieces(Split::Test)?,
-                    deepbach_layout()?,
-                    self.seq_len / 2,
-                    self.batch_size,
-                )?))
-            }
+            Encoding::DeepBach { .. } => deepbach_task(&dataset, self.seq_len, self.batch_size),
             Encoding::PianoRoll { low, pitches, .. } => {
                 let frames = |split| -> Result<Vec<Vec<Vec<u16>>>> {
                     split_pieces(&dataset, split)
@@ -799,6 +778,60 @@ pub fn tokens_to_score(encoding: &Encoding, ids: &[u32]) -> Result<Score<Tick>> 
             bail!("a piano-roll model does not produce tokens")
         }
     }
+}
+
+/// DeepBach's task over a dataset of SATB grids (`jsb-16th`) or scores
+/// (`bach-chorales`: read onto 16ths with their fermatas and keys); windows
+/// of `seq_len` = 2·context + 1 ticks.
+fn deepbach_task(dataset: &Dataset, seq_len: usize, batch_size: usize) -> Result<AnyTask> {
+    if seq_len < 3 || seq_len.is_multiple_of(2) {
+        bail!("deepbach: seq_len {seq_len} must be an odd window of 2·context + 1 ticks");
+    }
+    let mut not_satb = Vec::new();
+    let mut pieces = |split| -> Result<Vec<DeepBachPiece>> {
+        let mut out = Vec::new();
+        for piece in dataset.split(split) {
+            let grid = match &piece.content {
+                Content::Grid(g) => g.clone(),
+                _ => {
+                    let score = piece
+                        .score()
+                        .with_context(|| format!("{}: {}", dataset.name, piece.id))?;
+                    // A chorale that is not four S, A, T, B parts (an
+                    // instrumental line, five voices) cannot be DeepBach's;
+                    // it is counted and named below, not an error.
+                    match fugue_tokens::chorale::SatbGrid::from_score(&score, 4) {
+                        Ok((g, _)) => g,
+                        Err(e) => {
+                            not_satb.push(format!("{}: {e}", piece.id));
+                            continue;
+                        }
+                    }
+                }
+            };
+            out.push(deepbach_piece(&grid).with_context(|| format!("{}: {}", dataset.name, piece.id))?);
+        }
+        Ok(out)
+    };
+    let (train, valid, test) = (pieces(Split::Train)?, pieces(Split::Valid)?, pieces(Split::Test)?);
+    if let Some(first) = not_satb.first() {
+        eprintln!(
+            "{}: {} pieces are not four-voice chorales and are left out (first: {first})",
+            dataset.name,
+            not_satb.len(),
+        );
+    }
+    if train.is_empty() {
+        bail!("{}: no four-voice chorale to train DeepBach on", dataset.name);
+    }
+    Ok(AnyTask::DeepBach(DeepBachTask::new(
+        train,
+        valid,
+        test,
+        deepbach_layout()?,
+        seq_len / 2,
+        batch_size,
+    )?))
 }
 
 /// fugue's DeepBach vocabulary as ids, checked against `fugue-tokens`.
@@ -920,6 +953,42 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `bach-chorales`-like scores: the fermata and key reach DeepBach's
+    /// metadata, and a piece that is not four voices is left out.
+    #[test]
+    fn deepbach_reads_scores_with_their_fermatas_and_keys() {
+        use crate::fixtures::{chorale, dataset};
+        let mut trio = chorale();
+        trio.tracks.pop();
+        let ds = dataset(vec![
+            (Split::Train, chorale()),
+            (Split::Train, trio.clone()),
+            (Split::Valid, chorale()),
+        ]);
+        let task = deepbach_task(&ds, 5, 2).unwrap_or_else(|e| panic!("{e:#}"));
+        let AnyTask::DeepBach(t) = &task else {
+            panic!("not a DeepBach task")
+        };
+        assert_eq!(
+            (t.train.len(), t.valid.len(), t.test.len()),
+            (1, 1, 0),
+            "the trio is left out"
+        );
+        // Four quarters on 16ths; the fermata over the last half note.
+        let piece = &t.train[0];
+        assert_eq!(piece.fermata.len(), 16);
+        assert!(piece.fermata[8..].iter().all(|&f| f == 1) && piece.fermata[..8].iter().all(|&f| f == 0));
+        assert!(piece.key.iter().all(|&k| k != 0), "G major is a known key");
+        let corpus = deepbach_corpus(&task).expect("a DeepBach corpus");
+        assert!(corpus.fermatas && corpus.keys);
+        // Only non-chorales: an error naming the dataset.
+        let err = deepbach_task(&dataset(vec![(Split::Train, trio)]), 5, 2)
+            .err()
+            .expect("nothing to train on");
+        assert!(err.to_string().contains("test: no four-voice chorale"), "{err}");
+        assert!(deepbach_task(&ds, 4, 2).is_err(), "an even window");
+    }
+
     #[test]
     fn merging_keeps_unpatched_fields_and_replaces_a_changed_kind() {
         let mut base = json!({"train": {"steps": 10, "seed": 1,
@@ -953,6 +1022,7 @@ mod tests {
             ("rnn-rbm", "piano-midi"),
             ("coconet", "jsb-16th"),
             ("deepbach", "jsb-16th"),
+            ("deepbach", "bach-chorales"),
             ("harmonet", "jsb-16th"),
         ] {
             let r = default_recipe(model, data).unwrap_or_else(|e| panic!("{e}"));
