@@ -51,14 +51,13 @@ pub fn forward<const D: usize>(linear: &Linear, x: Tensor<D>) -> Tensor<D> {
         d_out,
     };
     let flat = x.clone().reshape([n_rows, d_in]);
-    let weight = linear.weight.val();
-    let out = match &linear.bias {
-        Some(bias) => {
-            let inputs = [flat, weight, bias.val().reshape([1, d_out])].map(Tensor::into_dispatch);
-            run(&inputs, shape)
-        }
-        None => run(&[flat, weight].map(Tensor::into_dispatch), shape),
-    };
+    // A layer without a bias adds a constant zero row: one shape of
+    // operation, and a constant has no gradient to compute.
+    let bias = linear.bias.as_ref().map_or_else(
+        || Tensor::zeros([1, d_out], &x.device()),
+        |b| b.val().reshape([1, d_out]),
+    );
+    let out = run(&[flat, linear.weight.val(), bias].map(Tensor::into_dispatch), shape);
     match out {
         Some(y) => {
             let mut out_dims = dims;
@@ -78,10 +77,7 @@ struct Shape {
 }
 
 /// Untracked `flex` first (inference), then the two autodiff flavours.
-fn run<const N: usize>(inputs: &[DispatchTensor; N], shape: Shape) -> Option<Tensor<2>>
-where
-    LinearBackward: Backward<Flex, N, State = Saved>,
-{
+fn run(inputs: &[DispatchTensor; 3], shape: Shape) -> Option<Tensor<2>> {
     if let Some(buffers) = all_on_flex(inputs) {
         let y = forward_rows(shape, &buffers);
         return Some(Tensor::from_primitive::<Flex>(flex_tensor(
@@ -89,23 +85,17 @@ where
             [shape.rows, shape.d_out],
         )));
     }
-    tracked::<NoCheckpointing, N>(inputs, shape).or_else(|| tracked::<BalancedCheckpointing, N>(inputs, shape))
+    tracked::<NoCheckpointing>(inputs, shape).or_else(|| tracked::<BalancedCheckpointing>(inputs, shape))
 }
 
-/// `x W (+ b)`: the bias written first, the product added on top.
+/// `x W + b`: the bias written first, the product added on top.
 fn forward_rows(s: Shape, buffers: &[FlexTensor]) -> Vec<f32> {
     let (x, w) = (values(&buffers[0]), values(&buffers[1]));
-    let mut y = match buffers.get(2) {
-        Some(b) => {
-            let b = values(b);
-            let mut y = Vec::with_capacity(s.rows * s.d_out);
-            for _ in 0..s.rows {
-                y.extend_from_slice(b);
-            }
-            y
-        }
-        None => vec![0.0; s.rows * s.d_out],
-    };
+    let b = values(&buffers[2]);
+    let mut y = Vec::with_capacity(s.rows * s.d_out);
+    for _ in 0..s.rows {
+        y.extend_from_slice(b);
+    }
     matmul(
         rows_mut(&mut y, 0, s.rows, s.d_out, s.d_out),
         rows(x, 0, s.rows, s.d_in, s.d_in),
@@ -198,30 +188,13 @@ impl Backward<Flex, 3> for LinearBackward {
     }
 }
 
-impl Backward<Flex, 2> for LinearBackward {
-    type State = Saved;
-
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let s = &ops.state;
-        let dy = dense(grads.consume::<Flex>(&ops.node)).expect("a linear layer's output gradient is f32");
-        let dy = values(&dy);
-        let Shape { rows: n, d_in, d_out } = s.shape;
-        let [x, weight] = ops.parents;
-        register!(grads, x, Self::input_grad(s, dy), [n, d_in]);
-        register!(grads, weight, Self::weight_grad(s, dy), [d_in, d_out]);
-    }
-}
-
-fn tracked<C: CheckpointStrategy, const N: usize>(t: &[DispatchTensor; N], shape: Shape) -> Option<Tensor<2>>
+fn tracked<C: CheckpointStrategy>(t: &[DispatchTensor; 3], shape: Shape) -> Option<Tensor<2>>
 where
     DispatchTensor: DispatchKindConversion<Autodiff<Flex, C>>,
-    LinearBackward: Backward<Flex, N, State = Saved>,
 {
-    let (buffers, nodes) = all_on_autodiff::<C, N>(t)?;
+    let (buffers, nodes) = all_on_autodiff::<C, 3>(t)?;
     let y = flex_tensor(forward_rows(shape, &buffers), [shape.rows, shape.d_out]);
-    let [x, weight, ..] = buffers.as_slice() else {
-        return None;
-    };
+    let [x, weight, _] = &buffers;
     let out = match LinearBackward.prepare::<C>(nodes).compute_bound().stateful() {
         OpsKind::Tracked(prep) => prep.finish(
             Saved {
