@@ -93,6 +93,9 @@ pub(crate) struct Bar {
     pub repeat_end: bool,
     /// The numbers of the ending (volta) the bar belongs to.
     pub ending: Option<Vec<u32>>,
+    /// Onsets (from the bar's start) of the notes, chords and rests under
+    /// a fermata (`H`, `!fermata!`, `+fermata+`).
+    pub fermatas: Vec<i64>,
 }
 
 impl Bar {
@@ -127,6 +130,8 @@ pub(crate) struct Body {
     pub(super) last: Option<(usize, i64)>,
     /// Notes tied from the previous element: (letter, octave, pitch).
     pub(super) tied: Vec<(usize, i32, u8)>,
+    /// A fermata was written before the next note, chord or rest.
+    pub(super) fermata_next: bool,
     pub(super) ending: Option<Vec<u32>>,
     pub(super) part: Option<u8>,
     pub(super) next_repeat_start: bool,
@@ -155,6 +160,7 @@ impl Body {
             broken_next: None,
             last: None,
             tied: Vec::new(),
+            fermata_next: false,
             ending: None,
             part: None,
             next_repeat_start: false,
@@ -314,14 +320,12 @@ impl Body {
             match c {
                 b' ' | b'\t' | b'\r' | b'`' | b'$' | b')' | b'\\' | b'*' | b';' => p.i += 1,
                 b'"' => self.quoted(&mut p, warn)?,
-                b'!' | b'+' => {
-                    // `!trill!`, `+trill+`: ignored. A lone `!` is an old line break.
+                b'!' | b'+' => self.decoration(&mut p),
+                b'H' => {
+                    self.fermata_next = true;
                     p.i += 1;
-                    if let Some(end) = p.s[p.i..].iter().position(|&x| x == c) {
-                        p.i += end + 1;
-                    }
                 }
-                b'.' | b'~' | b'H'..=b'W' | b'h'..=b'w' => p.i += 1,
+                b'.' | b'~' | b'I'..=b'W' | b'h'..=b'w' => p.i += 1,
                 b'{' => {
                     // Grace notes take no time and are left out.
                     match p.s[p.i..].iter().position(|&x| x == b'}') {
@@ -402,9 +406,27 @@ impl Body {
         self.cur.length = self.cur.length.max(self.cursor);
     }
 
+    /// `!name!` or `+name+`: a fermata is kept for the next note, chord or
+    /// rest; every other decoration is ignored. A lone `!` is an old line
+    /// break.
+    pub(super) fn decoration(&mut self, p: &mut Line) {
+        let c = p.s[p.i];
+        p.i += 1;
+        if let Some(end) = p.s[p.i..].iter().position(|&x| x == c) {
+            let name = &p.s[p.i..p.i + end];
+            if name == b"fermata" || name == b"invertedfermata" {
+                self.fermata_next = true;
+            }
+            p.i += end + 1;
+        }
+    }
+
     /// Place a note, chord (several notes) or rest (no note) at the cursor:
     /// the tuplet and broken-rhythm factors in force scale it.
     pub(super) fn place(&mut self, mut notes: Vec<RawNote>, advance: i64) {
+        if std::mem::take(&mut self.fermata_next) {
+            self.cur.fermatas.push(self.cursor);
+        }
         let (mut num, mut den) = (1i64, 1i64);
         if let Some((p, q, left)) = self.tuplet {
             num *= q;

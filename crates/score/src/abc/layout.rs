@@ -197,6 +197,10 @@ pub(crate) fn build<E>(plan: &Plan, warn: &mut Warn<E>) -> Result<Score<Tick>, E
                 text: char::from(l).to_string(),
             });
         }
+        score.markers.extend(b.fermatas.iter().map(|&o| Text {
+            time: t.saturating_add(o).min(MAX_TIME),
+            text: crate::musicxml::FERMATA_MARKER.to_owned(),
+        }));
         for n in &b.notes {
             laid.push(Laid {
                 note: Note::new(t.saturating_add(n.onset).min(MAX_TIME), n.duration, n.pitch, VELOCITY),

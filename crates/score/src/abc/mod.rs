@@ -60,9 +60,14 @@
 //! - **Ties** (`-`) join a note to the next note of the same pitch that
 //!   starts where it ends, in playing order (so a tie into a repeat works);
 //!   a tie with no such note is kept unjoined, with a warning.
+//! - **Fermatas** (`H`, `!fermata!`, `+fermata+`, `!invertedfermata!`
+//!   before a note, chord or rest, or inside a chord) become score markers
+//!   whose text is [`FERMATA_MARKER`](crate::musicxml::FERMATA_MARKER) at
+//!   its onset, on every pass of a repeat, as the MusicXML reader's: the
+//!   chorale models read phrase ends from them.
 //! - **Left out, cleanly:** grace notes `{...}` (no time, no notes: the
-//!   default of the MusicXML reader too), decorations (`.`, `~`, `H`–`W`,
-//!   `h`–`w`, `!trill!`, `+trill+`), slurs, annotations (`"^text"`),
+//!   default of the MusicXML reader too), other decorations (`.`, `~`,
+//!   `I`–`W`, `h`–`w`, `!trill!`, `+trill+`), slurs, annotations (`"^text"`),
 //!   dynamics (every note has velocity 64), lyrics (`w:`), voice overlay `&`
 //!   (the rest of the bar is skipped, with a warning), and every voice but
 //!   the first (`V:`; warning).

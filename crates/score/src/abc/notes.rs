@@ -105,14 +105,12 @@ impl Body {
                     }
                 }
                 Some(b'"') => self.quoted(p, warn)?,
-                Some(b' ' | b'\t' | b'-' | b'.' | b'~' | b'H'..=b'W' | b'h'..=b'w') => p.i += 1,
-                Some(b'!' | b'+') => {
-                    let c = p.s[p.i];
+                Some(b'H') => {
+                    self.fermata_next = true;
                     p.i += 1;
-                    if let Some(end) = p.s[p.i..].iter().position(|&x| x == c) {
-                        p.i += end + 1;
-                    }
                 }
+                Some(b' ' | b'\t' | b'-' | b'.' | b'~' | b'I'..=b'W' | b'h'..=b'w') => p.i += 1,
+                Some(b'!' | b'+') => self.decoration(p),
                 Some(_) => {
                     warn(at, "chord '[' not closed before other music; closed there".into())?;
                     break;

@@ -136,6 +136,29 @@ fn rests_multibar_rests_ties_and_grace_notes() {
 }
 
 #[test]
+fn fermatas_become_markers_at_their_notes_on_every_pass() {
+    // `H` on a note, `!fermata!` on a chord, `+fermata+` on a rest; in a
+    // repeated bar the marker comes back on the second pass.
+    let t = tune("", "|: C HD :| !fermata![EG] z +fermata+z | [HCE]2 |");
+    let at = |s: &Score<Tick>| -> Vec<i64> {
+        s.markers
+            .iter()
+            .filter(|m| m.text == crate::musicxml::FERMATA_MARKER)
+            .map(|m| m.time)
+            .collect()
+    };
+    assert_eq!(pitches(&t.score), [60, 62, 60, 62, 64, 67, 60, 64]);
+    // The two-eighth first bar is a pickup: the music starts at 1440.
+    let on: Vec<i64> = notes(&t.score).iter().map(|n| n.0).collect();
+    assert_eq!(on, [1440, 1680, 1920, 2160, 2400, 2400, 3120, 3120]);
+    // D on both passes, the chord, the second rest (2880), the last chord.
+    assert_eq!(at(&t.score), [1680, 2160, 2400, 2880, 3120]);
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    // Other decorations still leave no mark.
+    assert!(at(&tune("", "!trill!C ~D Te|").score).is_empty());
+}
+
+#[test]
 fn repeats_and_endings_play_in_order() {
     // |: A :| B, with first and second endings.
     let t = tune("", "|: C D |1 E :|2 F || G|");
