@@ -106,6 +106,13 @@ pub struct HarmonizeArgs {
     /// The MIDI file to write (a folder with --data).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Fermatas to place, comma-separated `BAR.BEAT` positions (1-based,
+    /// bars and beats of the first meter from the start: `4.3,8.3`; `4`
+    /// is `4.1`): the melody note sounding there is held under a fermata,
+    /// in addition to any the melody file has. HARMONET ends a phrase
+    /// there; a DeepBach run trained with fermatas reads them as metadata.
+    #[arg(long, value_delimiter = ',', conflicts_with = "data")]
+    pub fermatas: Vec<String>,
     #[command(flatten)]
     pub fill: FillArgs,
 }
@@ -161,6 +168,20 @@ enum ChoraleModel {
     /// With what its run learnt of its corpus (older runs: unknown).
     DeepBach(DeepBach, Option<DeepBachCorpus>),
     Harmonet(Harmonet),
+}
+
+impl ChoraleModel {
+    /// Whether fermatas change what the model writes: HARMONET ends a
+    /// phrase at one; DeepBach reads them as metadata unless its corpus had
+    /// none (then it reads "no fermata" everywhere); Coconet has no input
+    /// for them.
+    fn reads_fermatas(&self) -> bool {
+        match self {
+            ChoraleModel::Coconet(_) => false,
+            ChoraleModel::DeepBach(_, corpus) => corpus.as_ref().is_none_or(|c| c.fermatas),
+            ChoraleModel::Harmonet(_) => true,
+        }
+    }
 }
 
 /// The chorale model: the embedded Coconet or HARMONET, a Coconet, DeepBach or HARMONET run.
@@ -501,8 +522,21 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
     };
     crate::output::check_outputs(&a.output, a.fill.wav, a.fill.png, a.fill.force)?;
     let score = read_score(melody)?;
-    let soprano = melody_grid(&score, melody)?;
+    let mut soprano = melody_grid(&score, melody)?;
     let model = load_chorale_model(&a.fill.model, &a.fill.checkpoint, &device)?;
+    if !a.fermatas.is_empty() {
+        let at = a
+            .fermatas
+            .iter()
+            .map(|f| parse_fermata(f))
+            .collect::<Result<Vec<_>>>()?;
+        place_fermatas(&mut soprano, &score, &at)?;
+        if !model.reads_fermatas() {
+            eprintln!(
+                "warning: --fermatas: this model does not read fermatas (Coconet, or DeepBach trained without them); they only mark the output"
+            );
+        }
+    }
     let fill = FillArgs {
         verbose_skeleton: true,
         ..a.fill.clone()
@@ -511,6 +545,51 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
         .with_context(|| format!("{}: the melody", melody.display()))?;
     write_outputs(&grid_score(&grid, Some(&score))?, &a.output, &a.fill)?;
     println!("seed {seed}");
+    Ok(())
+}
+
+/// `4.3` (bar 4, beat 3) or `4` (its first beat), both 1-based.
+fn parse_fermata(s: &str) -> Result<(usize, usize)> {
+    let number = |x: &str, what: &str| -> Result<usize> {
+        x.trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n >= 1)
+            .with_context(|| format!("--fermatas {s}: `{x}` is not a {what} number (1, 2, …)"))
+    };
+    match s.split_once('.') {
+        Some((bar, beat)) => Ok((number(bar, "bar")?, number(beat, "beat")?)),
+        None => Ok((number(s, "bar")?, 1)),
+    }
+}
+
+/// Puts the soprano note sounding at each `(bar, beat)` (of the first
+/// meter, from the start) under a fermata, all its steps.
+fn place_fermatas(grid: &mut SatbGrid, score: &Score<Tick>, at: &[(usize, usize)]) -> Result<()> {
+    let (numerator, denominator) = score.time_signatures.first().map_or((4, 4), |ts| {
+        (usize::from(ts.numerator), usize::from(ts.denominator.max(1)))
+    });
+    let beat_steps = (4 * grid.steps_per_quarter as usize / denominator).max(1);
+    for &(bar, beat) in at {
+        if beat > numerator {
+            bail!("--fermatas {bar}.{beat}: a bar of {numerator}/{denominator} has {numerator} beats");
+        }
+        let step = ((bar - 1) * numerator + beat - 1) * beat_steps;
+        if step >= grid.len() {
+            bail!(
+                "--fermatas {bar}.{beat}: the melody has {} bars",
+                grid.len().div_ceil(numerator * beat_steps)
+            );
+        }
+        if grid.steps[step][0].is_none() {
+            bail!("--fermatas {bar}.{beat}: the melody rests there; a fermata goes over a note");
+        }
+        let start = (0..=step).rev().find(|&t| grid.onsets[t][0]).unwrap_or(0);
+        let end = (step + 1..grid.len())
+            .find(|&t| grid.onsets[t][0] || grid.steps[t][0].is_none())
+            .unwrap_or(grid.len());
+        grid.fermatas[start..end].fill(true);
+    }
     Ok(())
 }
 
@@ -694,6 +773,45 @@ mod tests {
         assert_eq!(deepbach_iterations(256), 2000);
         assert_eq!(deepbach_iterations(1), 8);
         assert_eq!(deepbach_iterations(0), 1);
+    }
+
+    #[test]
+    fn fermatas_are_placed_over_the_whole_note_sounding_at_a_beat() {
+        assert_eq!(parse_fermata("4.3").unwrap_or_else(|e| panic!("{e}")), (4, 3));
+        assert_eq!(parse_fermata("2").unwrap_or_else(|e| panic!("{e}")), (2, 1));
+        assert!(parse_fermata("0.1").is_err() && parse_fermata("1.x").is_err());
+        // 3/4, one bar: a dotted half (steps 0..12) ... then bar 2: a
+        // quarter, a quarter rest, a quarter.
+        let mut score = Score::new(480);
+        score.time_signatures.push(fugue_score::TimeSignature::new(0, 3, 4));
+        let mut grid = SatbGrid {
+            steps: Vec::new(),
+            onsets: Vec::new(),
+            fermatas: Vec::new(),
+            steps_per_quarter: 4,
+            key: None,
+        };
+        for t in 0..24 {
+            let sounding = !(16..20).contains(&t);
+            grid.steps.push([sounding.then_some(67), None, None, None]);
+            grid.onsets
+                .push([sounding && (t == 0 || t == 12 || t == 20), false, false, false]);
+            grid.fermatas.push(false);
+        }
+        // Beat 2 of bar 1 is inside the dotted half: all of it is held.
+        place_fermatas(&mut grid, &score, &[(1, 2)]).unwrap_or_else(|e| panic!("{e}"));
+        let held: Vec<usize> = (0..24).filter(|&t| grid.fermatas[t]).collect();
+        assert_eq!(held, (0..12).collect::<Vec<_>>());
+        place_fermatas(&mut grid, &score, &[(2, 3)]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(grid.fermatas[20..].iter().all(|&f| f) && !grid.fermatas[12]);
+        let err = |at| {
+            place_fermatas(&mut grid.clone(), &score, &[at])
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err((2, 2)).contains("rests there"), "{}", err((2, 2)));
+        assert!(err((3, 1)).contains("has 2 bars"), "{}", err((3, 1)));
+        assert!(err((1, 4)).contains("has 3 beats"), "{}", err((1, 4)));
     }
 
     #[test]

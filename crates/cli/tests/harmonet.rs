@@ -29,6 +29,54 @@ fn write_melody(path: &Path) -> Vec<(i64, i64, u8)> {
     notes.to_vec()
 }
 
+/// `--fermatas` holds the melody note at a beat under a fermata: the
+/// written chorale carries it (a `fermata` marker at the note's onset), the
+/// soprano is unchanged, and a position on a rest or past the end is a
+/// clear error.
+#[test]
+fn fermatas_placed_from_the_command_line_reach_the_chorale() {
+    let dir = tempfile::tempdir().unwrap();
+    let melody = dir.path().join("melody.mid");
+    let notes = write_melody(&melody);
+    let out = dir.path().join("f.mid");
+    let run = |at: &str, out: &Path| {
+        fugue(&[
+            "harmonize",
+            &s(&melody),
+            "-o",
+            &s(out),
+            "--model",
+            "harmonet",
+            "--fermatas",
+            at,
+            "--seed",
+            "1",
+        ])
+    };
+    // Bar 1 beat 4 is the B (1440 is the 16th run's first note: beat 4).
+    let o = run("1.4,2.4", &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let score = read(&out);
+    assert_satb_keeps_soprano(&score, &notes);
+    let marks: Vec<i64> = score
+        .markers
+        .iter()
+        .filter(|m| m.text == "fermata")
+        .map(|m| m.time)
+        .collect();
+    assert_eq!(marks, [1440, 3360], "the 16th at beat 4 and the closing half note");
+    // Nine quarters: bar 3 holds the end of the half note, bar 4 is past it.
+    let o = run("4.1", &dir.path().join("g.mid"));
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--fermatas 4.1: the melody has 3 bars"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run("1.5", &dir.path().join("g.mid"));
+    assert!(stderr(&o).contains("has 4 beats"), "{}", stderr(&o));
+}
+
 #[test]
 fn the_embedded_harmonet_keeps_the_soprano_and_writes_three_voices() {
     let dir = tempfile::tempdir().unwrap();
