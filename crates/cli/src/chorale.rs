@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use fugue_data::{Content, DatasetRef, LoadOptions, Split};
+use fugue_data::{DatasetRef, LoadOptions, Split};
 use fugue_eval::voice_leading::{self, VoiceLeading};
 use fugue_models::burn::tensor::Device;
 use fugue_models::coconet::Coconet;
@@ -31,7 +31,9 @@ use fugue_score::{Score, Tempo, Tick, TimeSignature, Track};
 use fugue_tokens::chorale::{SatbGrid, VOICE_NAMES};
 use fugue_tokens::coconet::LOWEST_PITCH;
 
-use crate::recipe::{data_root, deepbach_layout, deepbach_piece, grid_cells, AnyModel, DeepBachCorpus, Encoding};
+use crate::recipe::{
+    data_root, deepbach_layout, deepbach_piece, grid_cells, piece_grid, AnyModel, DeepBachCorpus, Encoding,
+};
 
 /// Quarter notes per minute when the input has no tempo.
 const DEFAULT_QPM: f64 = 76.0;
@@ -486,9 +488,11 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
         std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
         let model = load_chorale_model(&a.fill.model, &a.fill.checkpoint, &device)?;
         let mut done = 0;
+        let mut not_satb = 0;
         for (i, piece) in dataset.split(split).enumerate() {
-            let Content::Grid(bach) = &piece.content else {
-                bail!("dataset `{data}` is not a set of SATB grids");
+            let Some(bach) = piece_grid(&dataset, piece)? else {
+                not_satb += 1;
+                continue;
             };
             let out = a.output.join(format!("{:03}.mid", i));
             if out.exists() && !a.fill.force {
@@ -511,9 +515,14 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
             done += 1;
         }
         println!(
-            "harmonized {done} chorales of {data} {} into {} (seed {seed})",
+            "harmonized {done} chorales of {data} {} into {} (seed {seed}){}",
             a.split,
-            a.output.display()
+            a.output.display(),
+            if not_satb > 0 {
+                format!("; {not_satb} pieces that are not four-voice chorales left out")
+            } else {
+                String::new()
+            }
         );
         return Ok(());
     }
@@ -703,10 +712,11 @@ pub fn run_eval_chorale(a: EvalChoraleArgs) -> Result<()> {
         let what = DatasetRef::parse(data)?;
         let dataset = fugue_data::load(&what, &data_root(a.data_root.as_deref()), &LoadOptions::default())?;
         for piece in dataset.split(split) {
-            let Content::Grid(g) = &piece.content else {
-                bail!("dataset `{data}` is not a set of SATB grids");
-            };
-            reports.push((piece.id.clone(), voice_leading::report(&g.steps, &g.onsets)?));
+            // Pieces that are not four-voice chorales have no voice leading
+            // to report; the loader has already named them.
+            if let Some(g) = piece_grid(&dataset, piece)? {
+                reports.push((piece.id.clone(), voice_leading::report(&g.steps, &g.onsets)?));
+            }
         }
     }
     for path in chorale_files(&a.files)? {

@@ -791,23 +791,9 @@ fn deepbach_task(dataset: &Dataset, seq_len: usize, batch_size: usize) -> Result
     let mut pieces = |split| -> Result<Vec<DeepBachPiece>> {
         let mut out = Vec::new();
         for piece in dataset.split(split) {
-            let grid = match &piece.content {
-                Content::Grid(g) => g.clone(),
-                _ => {
-                    let score = piece
-                        .score()
-                        .with_context(|| format!("{}: {}", dataset.name, piece.id))?;
-                    // A chorale that is not four S, A, T, B parts (an
-                    // instrumental line, five voices) cannot be DeepBach's;
-                    // it is counted and named below, not an error.
-                    match fugue_tokens::chorale::SatbGrid::from_score(&score, 4) {
-                        Ok((g, _)) => g,
-                        Err(e) => {
-                            not_satb.push(format!("{}: {e}", piece.id));
-                            continue;
-                        }
-                    }
-                }
+            let Some(grid) = piece_grid(dataset, piece)? else {
+                not_satb.push(piece.id.clone());
+                continue;
             };
             out.push(deepbach_piece(&grid).with_context(|| format!("{}: {}", dataset.name, piece.id))?);
         }
@@ -832,6 +818,22 @@ fn deepbach_task(dataset: &Dataset, seq_len: usize, batch_size: usize) -> Result
         seq_len / 2,
         batch_size,
     )?))
+}
+
+/// A dataset piece as a four-voice grid on 16ths: the grid itself
+/// (`jsb-16th`), or a score read onto 16ths with its fermatas and key
+/// (`bach-chorales`). `None` for a score that is not four S, A, T, B parts
+/// (an instrumental line, five voices): callers count those and go on.
+pub fn piece_grid(dataset: &Dataset, piece: &fugue_data::Piece) -> Result<Option<fugue_tokens::chorale::SatbGrid>> {
+    if let Content::Grid(g) = &piece.content {
+        return Ok(Some(g.clone()));
+    }
+    let score = piece
+        .score()
+        .with_context(|| format!("{}: {}", dataset.name, piece.id))?;
+    Ok(fugue_tokens::chorale::SatbGrid::from_score(&score, 4)
+        .ok()
+        .map(|(g, _)| g))
 }
 
 /// fugue's DeepBach vocabulary as ids, checked against `fugue-tokens`.
