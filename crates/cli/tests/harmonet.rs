@@ -31,8 +31,8 @@ fn write_melody(path: &Path) -> Vec<(i64, i64, u8)> {
 
 /// `--fermatas` holds the melody note at a beat under a fermata: the
 /// written chorale carries it (a `fermata` marker at the note's onset), the
-/// soprano is unchanged, and a position on a rest or past the end is a
-/// clear error.
+/// soprano is unchanged, and a bar past the end or a beat past the meter
+/// is a clear error (a rest: the unit tests of `chorale.rs`).
 #[test]
 fn fermatas_placed_from_the_command_line_reach_the_chorale() {
     let dir = tempfile::tempdir().unwrap();
