@@ -498,7 +498,7 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
             if out.exists() && !a.fill.force {
                 bail!("{}: already exists (use --force to overwrite)", out.display());
             }
-            let mut soprano = bach.clone();
+            let mut soprano = bach;
             for cell in soprano.steps.iter_mut() {
                 cell[1..].fill(None);
             }
@@ -575,9 +575,7 @@ fn parse_fermata(s: &str) -> Result<(usize, usize)> {
 /// Puts the soprano note sounding at each `(bar, beat)` (of the first
 /// meter, from the start) under a fermata, all its steps.
 fn place_fermatas(grid: &mut SatbGrid, score: &Score<Tick>, at: &[(usize, usize)]) -> Result<()> {
-    let (numerator, denominator) = score.time_signatures.first().map_or((4, 4), |ts| {
-        (usize::from(ts.numerator), usize::from(ts.denominator.max(1)))
-    });
+    let (numerator, denominator) = first_meter(score);
     let beat_steps = (4 * grid.steps_per_quarter as usize / denominator).max(1);
     for &(bar, beat) in at {
         if beat > numerator {
@@ -600,6 +598,14 @@ fn place_fermatas(grid: &mut SatbGrid, score: &Score<Tick>, at: &[(usize, usize)
         grid.fermatas[start..end].fill(true);
     }
     Ok(())
+}
+
+/// The first meter's (numerator, denominator), 4/4 when the score has
+/// none: `--bars` and `--fermatas` count bars of it from the start.
+fn first_meter(score: &Score<Tick>) -> (usize, usize) {
+    score.time_signatures.first().map_or((4, 4), |ts| {
+        (usize::from(ts.numerator), usize::from(ts.denominator.max(1)))
+    })
 }
 
 /// `3-5` or `4` as a 1-based inclusive range.
@@ -639,10 +645,8 @@ fn infill_region(
     voices: &[usize],
     bars: Option<(usize, usize)>,
 ) -> Result<Vec<[bool; 4]>> {
-    let bar_steps = score.time_signatures.first().map_or(16, |ts| {
-        usize::from(ts.numerator) * 16 / usize::from(ts.denominator.max(1))
-    });
-    let bar_steps = bar_steps.max(1);
+    let (numerator, denominator) = first_meter(score);
+    let bar_steps = (numerator * 16 / denominator).max(1);
     let span = match bars {
         Some((a, b)) => {
             let bars_in_piece = steps.div_ceil(bar_steps);

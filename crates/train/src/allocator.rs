@@ -2,13 +2,13 @@
 //! allocator (the `fugue` binary and the speed benchmarks).
 //!
 //! Why: a training step frees and reallocates the same tens of MB of
-//! activations and gradients every step. mimalloc by default hands freed
-//! memory back to the kernel ("purges" it) once it has been free for a
-//! while (1 s in mimalloc 3, counted per page span, so some of it is
-//! always due), and a later step page-faults it in again and the kernel zeroes every page (perf: 5–7% of
-//! a Transformer step in `clear_page_erms`). Keeping freed memory mapped
-//! costs nothing a training run would not use again: the process stays at
-//! its peak footprint, which the next step reaches anyway.
+//! activations and gradients every step. mimalloc by default hands memory
+//! that has been free for a while (1 s in mimalloc 3, counted per page
+//! span) back to the kernel, which zeroes it again when a later step
+//! touches it. Keeping freed memory mapped made the Transformer step 4–5%
+//! faster (A/B, docs/BENCHMARKS.md) and costs nothing a training run would
+//! not use again: the process stays at its peak footprint, which the next
+//! step reaches anyway.
 
 /// mimalloc's `mi_option_purge_delay` (`mimalloc.h`, the 16th entry of
 /// `mi_option_e` in both the v2 and the v3 headers); `libmimalloc-sys`

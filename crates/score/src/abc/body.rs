@@ -320,12 +320,7 @@ impl Body {
             match c {
                 b' ' | b'\t' | b'\r' | b'`' | b'$' | b')' | b'\\' | b'*' | b';' => p.i += 1,
                 b'"' => self.quoted(&mut p, warn)?,
-                b'!' | b'+' => self.decoration(&mut p),
-                b'H' => {
-                    self.fermata_next = true;
-                    p.i += 1;
-                }
-                b'.' | b'~' | b'I'..=b'W' | b'h'..=b'w' => p.i += 1,
+                b'!' | b'+' | b'.' | b'~' | b'H'..=b'W' | b'h'..=b'w' => self.decoration(&mut p),
                 b'{' => {
                     // Grace notes take no time and are left out.
                     match p.s[p.i..].iter().position(|&x| x == b'}') {
@@ -406,12 +401,19 @@ impl Body {
         self.cur.length = self.cur.length.max(self.cursor);
     }
 
-    /// `!name!` or `+name+`: a fermata is kept for the next note, chord or
-    /// rest; every other decoration is ignored. A lone `!` is an old line
-    /// break.
+    /// A decoration: `!name!`, `+name+` or one symbol (`.`, `~`, `H`–`W`,
+    /// `h`–`w`). A fermata (`H`, `!fermata!`, `!invertedfermata!`) is kept
+    /// for the next note, chord or rest; every other decoration is ignored.
+    /// A lone `!` is an old line break.
     pub(super) fn decoration(&mut self, p: &mut Line) {
         let c = p.s[p.i];
         p.i += 1;
+        if c == b'H' {
+            self.fermata_next = true;
+        }
+        if c != b'!' && c != b'+' {
+            return;
+        }
         if let Some(end) = p.s[p.i..].iter().position(|&x| x == c) {
             let name = &p.s[p.i..p.i + end];
             if name == b"fermata" || name == b"invertedfermata" {

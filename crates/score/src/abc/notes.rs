@@ -105,12 +105,8 @@ impl Body {
                     }
                 }
                 Some(b'"') => self.quoted(p, warn)?,
-                Some(b'H') => {
-                    self.fermata_next = true;
-                    p.i += 1;
-                }
-                Some(b' ' | b'\t' | b'-' | b'.' | b'~' | b'I'..=b'W' | b'h'..=b'w') => p.i += 1,
-                Some(b'!' | b'+') => self.decoration(p),
+                Some(b' ' | b'\t' | b'-') => p.i += 1,
+                Some(b'!' | b'+' | b'.' | b'~' | b'H'..=b'W' | b'h'..=b'w') => self.decoration(p),
                 Some(_) => {
                     warn(at, "chord '[' not closed before other music; closed there".into())?;
                     break;
