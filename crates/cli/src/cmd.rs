@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use fugue_models::on_pool;
 use fugue_score::io::write_atomic;
 use fugue_score::midi::{read_midi, write_midi, MidiFormat, ReadOptions, ReadResult};
 use fugue_score::{abc, musicxml};
@@ -146,11 +147,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Metrics(a) => crate::metrics::run(a),
         Command::Data(a) => crate::data::run(a),
         Command::Render(a) => crate::render::run(a),
-        Command::Train(a) => crate::train::run_train(a),
-        Command::Eval(a) => crate::train::run_eval(a),
+        // The commands that run networks over whole sequences run on a pool
+        // thread (see `on_pool`). Not `generate`: the Transformer's CPU
+        // decoder runs its own team of threads per token, and inside a
+        // rayon task it assumes the cores are taken and uses one.
+        Command::Train(a) => on_pool(|| crate::train::run_train(a)),
+        Command::Eval(a) => on_pool(|| crate::train::run_eval(a)),
         Command::Generate(a) => crate::generate::run(a),
-        Command::Harmonize(a) => crate::chorale::run_harmonize(a),
-        Command::Infill(a) => crate::chorale::run_infill(a),
+        Command::Harmonize(a) => on_pool(|| crate::chorale::run_harmonize(a)),
+        Command::Infill(a) => on_pool(|| crate::chorale::run_infill(a)),
         Command::EvalChorale(a) => crate::chorale::run_eval_chorale(a),
     }
 }

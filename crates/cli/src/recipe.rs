@@ -48,10 +48,14 @@ pub enum Encoding {
     SerializedSatb,
     /// Binary piano-roll frames of `pitches` pitches from `low`, one frame
     /// per `frame_quarters` quarter notes (for writing MIDI back).
+    /// `transpose`: training crops moved by up to that many semitones
+    /// either way (0, the default, none; see `FrameTask::transpose`).
     PianoRoll {
         low: u8,
         pitches: usize,
         frame_quarters: f64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        transpose: u8,
     },
     /// Coconet's input: each voice's pitch (MIDI 36..=81) per step, the
     /// 16th-note grid kept as is (`steps_per_quarter: 4`) or subsampled
@@ -512,11 +516,16 @@ fn boulanger_rolls(data: &str, batch_size: usize, eval_batches: Option<usize>) -
             low: 21,
             pitches: 88,
             frame_quarters: if data == "jsb" { 1.0 } else { 0.5 },
+            transpose: 0,
         },
         batch_size,
         seq_len: 100,
         eval_batches,
     }
+}
+
+fn is_zero(x: &u8) -> bool {
+    *x == 0
 }
 
 /// Merges `patch` into `base` (objects key by key; anything else replaces).
@@ -701,7 +710,12 @@ impl DataSpec {
                 )))
             }
             Encoding::DeepBach { .. } => deepbach_task(&dataset, self.seq_len, self.batch_size),
-            Encoding::PianoRoll { low, pitches, .. } => {
+            Encoding::PianoRoll {
+                low,
+                pitches,
+                transpose,
+                ..
+            } => {
                 let frames = |split| -> Result<Vec<Vec<Vec<u16>>>> {
                     split_pieces(&dataset, split)
                         .map(|c| match c {
@@ -719,14 +733,17 @@ impl DataSpec {
                         })
                         .collect()
                 };
-                Ok(AnyTask::Frames(FrameTask::new(
-                    frames(Split::Train)?,
-                    frames(Split::Valid)?,
-                    frames(Split::Test)?,
-                    *pitches,
-                    self.batch_size,
-                    self.seq_len,
-                )))
+                Ok(AnyTask::Frames(
+                    FrameTask::new(
+                        frames(Split::Train)?,
+                        frames(Split::Valid)?,
+                        frames(Split::Test)?,
+                        *pitches,
+                        self.batch_size,
+                        self.seq_len,
+                    )
+                    .with_transpose(*transpose),
+                ))
             }
         }
     }

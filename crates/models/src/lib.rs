@@ -50,6 +50,32 @@ pub fn device(name: &str, autodiff: bool) -> Result<Device, ModelError> {
     Ok(if autodiff { device.autodiff() } else { device })
 }
 
+/// Runs `work` on a thread of rayon's global pool and returns its result.
+///
+/// Why: every product and fused kernel splits its work with rayon. From a
+/// thread outside the pool (a program's main thread) each of those
+/// hundreds of calls per training step queues its jobs on the pool and
+/// puts the caller to sleep until they are done: two thread wake-ups per
+/// call, with a core idle in between. From a pool thread the caller works
+/// on its own share at once and only the other threads are woken. A
+/// Transformer training step on 2 threads went from 253 to 226 ms (A/B,
+/// docs/BENCHMARKS.md). Inside the pool already, this is a plain call.
+///
+/// The first call from outside builds the global pool (the default size,
+/// `RAYON_NUM_THREADS` honoured) with 8 MiB stacks, a main thread's, since
+/// `work` may be a whole command; a pool someone built before is used as
+/// it is.
+pub fn on_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    static BUILD: std::sync::Once = std::sync::Once::new();
+    if rayon::current_thread_index().is_none() {
+        BUILD.call_once(|| {
+            // An error means the pool exists already: it serves as it is.
+            let _ = rayon::ThreadPoolBuilder::new().stack_size(8 << 20).build_global();
+        });
+    }
+    rayon::scope(|_| work())
+}
+
 /// A next-token model: the interface shared by the one `generate` loop
 /// (`fugue-sample`), the trainer and the likelihood harness.
 pub trait TokenLm {

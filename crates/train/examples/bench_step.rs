@@ -62,7 +62,7 @@ fn main() {
     let steps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(20);
     let dev = device("cpu", true).unwrap_or_else(|e| panic!("{e}"));
     dev.seed(0);
-    let mut times = match which.as_str() {
+    let run = || match which.as_str() {
         "lstm" | "gru" => {
             let config = LstmLmConfig {
                 vocab_size: 130,
@@ -92,6 +92,8 @@ fn main() {
         }
         other => panic!("unknown model {other}: lstm, gru, transformer, vanilla-transformer"),
     };
+    // As the `fugue` binary runs its model commands (`on_pool`'s doc).
+    let mut times = fugue_models::on_pool(run);
     times.sort_by(f64::total_cmp);
     println!(
         "{}",

@@ -253,6 +253,12 @@ pub struct FrameTask {
     pub pitches: usize,
     pub batch_size: usize,
     pub seq_len: usize,
+    /// Training crops are shifted by a uniform random number of semitones
+    /// in `-transpose..=transpose` (limited so that every note of the crop
+    /// stays in range; 0 = none). The small polyphonic sets overfit within
+    /// a few hundred updates; transposed copies of the training pieces are
+    /// the usual remedy. Evaluation never transposes.
+    pub transpose: u8,
     cumulative: Vec<usize>,
 }
 
@@ -282,8 +288,16 @@ impl FrameTask {
             pitches,
             batch_size,
             seq_len,
+            transpose: 0,
             cumulative,
         }
+    }
+
+    /// The same task with training crops transposed by up to `semitones`
+    /// (see [`FrameTask::transpose`]).
+    pub fn with_transpose(mut self, semitones: u8) -> Self {
+        self.transpose = semitones;
+        self
     }
 
     fn split(&self, split: Split) -> &[Vec<Vec<u16>>] {
@@ -294,16 +308,20 @@ impl FrameTask {
         }
     }
 
-    fn batch_of(&self, rows: &[&[Vec<u16>]], len: usize) -> FrameBatch {
+    /// Rows of frames, each shifted by its semitones (`shifts` empty: none;
+    /// a note shifted out of range is dropped).
+    fn batch_of(&self, rows: &[&[Vec<u16>]], shifts: &[i32], len: usize) -> FrameBatch {
         let p = self.pitches;
         let mut frames = vec![0f32; rows.len() * len * p];
         let mut weights = vec![0f32; rows.len() * len];
         for (r, row) in rows.iter().enumerate() {
+            let shift = shifts.get(r).copied().unwrap_or(0);
             for (t, frame) in row.iter().take(len).enumerate() {
                 weights[r * len + t] = 1.0;
                 for &pitch in frame {
-                    if (pitch as usize) < p {
-                        frames[(r * len + t) * p + pitch as usize] = 1.0;
+                    let q = i64::from(pitch) + i64::from(shift);
+                    if (0..p as i64).contains(&q) {
+                        frames[(r * len + t) * p + q as usize] = 1.0;
                     }
                 }
             }
@@ -327,7 +345,29 @@ impl FrameTask {
                 &piece[crop_start(piece.len(), self.seq_len, &mut rng)..]
             })
             .collect();
-        self.batch_of(&rows, self.seq_len)
+        // Drawn after the crops so that `transpose: 0` keeps the crops (and
+        // the runs) of the untransposed recipe.
+        let shifts: Vec<i32> = if self.transpose == 0 {
+            Vec::new()
+        } else {
+            rows.iter().map(|row| self.draw_shift(row, &mut rng)).collect()
+        };
+        self.batch_of(&rows, &shifts, self.seq_len)
+    }
+
+    /// A uniform shift in `-transpose..=transpose` that keeps every note of
+    /// the crop's first `seq_len` frames in `0..pitches`.
+    fn draw_shift(&self, row: &[Vec<u16>], rng: &mut ChaCha8Rng) -> i32 {
+        let notes = row.iter().take(self.seq_len).flatten().map(|&p| i32::from(p));
+        let (lo, hi) = notes.fold((i32::MAX, i32::MIN), |(lo, hi), p| (lo.min(p), hi.max(p)));
+        let k = i32::from(self.transpose);
+        let (down, up) = if lo > hi {
+            (-k, k) // only rests
+        } else {
+            // Loaded notes lie in `0..pitches`, so 0 is always allowed.
+            ((-k).max(-lo).min(0), k.min(self.pitches as i32 - 1 - hi).max(0))
+        };
+        rng.random_range(down..=up)
     }
 
     /// Whole pieces (the recurrent state runs through each piece), a few
@@ -337,7 +377,7 @@ impl FrameTask {
         pieces.sort_by_key(|p| p.len());
         pieces
             .chunks(self.batch_size.clamp(1, 8))
-            .map(|chunk| self.batch_of(chunk, chunk.iter().map(|p| p.len()).max().unwrap_or(1).max(1)))
+            .map(|chunk| self.batch_of(chunk, &[], chunk.iter().map(|p| p.len()).max().unwrap_or(1).max(1)))
             .collect()
     }
 
@@ -427,6 +467,49 @@ impl Task<RnnRbm> for FrameTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lowest and highest sounding pitch of each row of a frame batch.
+    fn row_ranges(b: &FrameBatch, pitches: usize) -> Vec<(usize, usize)> {
+        b.frames
+            .chunks(b.len * pitches)
+            .map(|row| {
+                let on: Vec<usize> = row
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &x)| x > 0.0)
+                    .map(|(i, _)| i % pitches)
+                    .collect();
+                (
+                    on.iter().copied().min().unwrap_or(0),
+                    on.iter().copied().max().unwrap_or(0),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn transposed_crops_stay_in_range_and_cover_every_allowed_shift() {
+        // One 40-frame piece on pitches 1 and 5 of 8, crops of 10: up to 3
+        // down would fall off at the bottom (1 - 3 < 0), so shifts lie in
+        // -1..=2 with `transpose: 3`.
+        let piece: Vec<Vec<u16>> = (0..40).map(|_| vec![1, 5]).collect();
+        let plain = FrameTask::new(vec![piece.clone()], vec![], vec![], 8, 4, 10);
+        let moved = FrameTask::new(vec![piece], vec![], vec![], 8, 4, 10).with_transpose(3);
+        let mut seen = std::collections::BTreeSet::new();
+        for step in 0..50 {
+            assert!(row_ranges(&plain.crops(7, step), 8).iter().all(|&r| r == (1, 5)));
+            let batch = moved.crops(7, step);
+            for (lo, hi) in row_ranges(&batch, 8) {
+                assert_eq!(hi - lo, 4, "the chord is moved whole");
+                seen.insert(lo as i32 - 1);
+            }
+            assert!(batch.weights.iter().all(|&w| w == 1.0));
+        }
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![-1, 0, 1, 2]);
+        // Evaluation batches are never transposed.
+        let eval = FrameTask::new(vec![], vec![vec![vec![1, 5]; 12]], vec![], 8, 4, 10).with_transpose(3);
+        assert_eq!(row_ranges(&eval.whole_pieces(Split::Valid)[0], 8), vec![(1, 5)]);
+    }
 
     #[test]
     fn eval_windows_target_every_token_once() {

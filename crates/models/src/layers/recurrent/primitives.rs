@@ -77,6 +77,16 @@ fn last_index(offset: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> 
     offset + (rows - 1) * rs + (cols - 1) * cs
 }
 
+/// gemm's threads for an `m × k` by `k × n` product: the rayon pool for a
+/// large one when the caller allows it, none otherwise.
+fn parallelism(m: usize, n: usize, k: usize, parallel: bool) -> gemm::Parallelism {
+    if parallel && m * n * k >= 1 << 21 {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    }
+}
+
 /// `dst = lhs · rhs`, or `dst += lhs · rhs` when `accumulate`. `parallel`
 /// lets gemm use the rayon pool: only for the large products outside the
 /// per-thread time loops.
@@ -102,11 +112,7 @@ pub(in crate::layers) fn matmul(dst: MatMut<'_>, lhs: MatRef<'_>, rhs: MatRef<'_
     assert!(last_index(dst.offset, m, n, dst.rs, dst.cs) < dst.data.len());
     assert!(last_index(lhs.offset, m, k, lhs.rs, lhs.cs) < lhs.data.len());
     assert!(last_index(rhs.offset, k, n, rhs.rs, rhs.cs) < rhs.data.len());
-    let parallelism = if parallel && m * n * k >= 1 << 21 {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
+    let parallelism = parallelism(m, n, k, parallel);
     // SAFETY: every element the product reads or writes was bounds-checked
     // above (strides are non-negative, so the last index is the largest);
     // `dst` is a unique borrow, so it cannot alias `lhs` or `rhs`; every
@@ -134,6 +140,52 @@ pub(in crate::layers) fn matmul(dst: MatMut<'_>, lhs: MatRef<'_>, rhs: MatRef<'_
             parallelism,
         );
     }
+}
+
+/// `lhs · rhs` as a new row-major `[lhs.rows, rhs.cols]` buffer that the
+/// product alone writes: no zero-fill first. A backward pass allocates
+/// tens of MB of gradients per Transformer step, and zeroing them is a
+/// serial pass over memory (3–4% of the step) that the product then
+/// overwrites. `parallel` as for [`matmul`].
+pub(in crate::layers) fn matmul_new(lhs: MatRef<'_>, rhs: MatRef<'_>, parallel: bool) -> Vec<f32> {
+    let (m, n, k) = (lhs.rows, rhs.cols, lhs.cols);
+    assert_eq!(rhs.rows, k, "matmul: shapes do not agree");
+    if m == 0 || n == 0 || k == 0 {
+        return vec![0.0; m * n];
+    }
+    assert!(last_index(lhs.offset, m, k, lhs.rs, lhs.cs) < lhs.data.len());
+    assert!(last_index(rhs.offset, k, n, rhs.rs, rhs.cs) < rhs.data.len());
+    let mut out: Vec<f32> = Vec::with_capacity(m * n);
+    // SAFETY: `out` has room for the `m × n` row-major result; with
+    // `read_dst` false gemm never reads `dst` and writes each of its
+    // `m · n` elements (m, n, k > 0), so after the call all of them are
+    // initialised and `set_len` exposes only written values. The inputs
+    // were bounds-checked above and cannot alias a fresh allocation.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            out.as_mut_ptr(),
+            1,
+            n as isize,
+            false,
+            lhs.data.as_ptr().add(lhs.offset),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr().add(rhs.offset),
+            rhs.cs as isize,
+            rhs.rs as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(m, n, k, parallel),
+        );
+        out.set_len(m * n);
+    }
+    out
 }
 
 /// The row-major `[rows, cols]` matrix `w` transposed, in a scratch buffer:
