@@ -156,3 +156,24 @@ pub(crate) fn assert_stepping_matches<M: TokenLm>(model: &M, ids: Vec<i64>, shap
         .into_data()
         .assert_approx_eq::<f32>(&full.into_data(), Tolerance::absolute(tolerance));
 }
+
+#[cfg(test)]
+mod pool_tests {
+    #[test]
+    fn on_pool_runs_the_work_on_a_pool_thread_and_returns_its_result() {
+        let outside = std::thread::current().id();
+        let (inside, index, sum) = super::on_pool(|| {
+            // Nested: already on the pool, a plain call on the same thread.
+            let nested = super::on_pool(|| std::thread::current().id());
+            assert_eq!(nested, std::thread::current().id());
+            (
+                std::thread::current().id(),
+                rayon::current_thread_index(),
+                (1..=10).sum::<i32>(),
+            )
+        });
+        assert!(index.is_some(), "the work ran outside the pool");
+        assert_ne!(inside, outside);
+        assert_eq!(sum, 55);
+    }
+}

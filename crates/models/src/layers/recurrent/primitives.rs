@@ -110,36 +110,21 @@ pub(in crate::layers) fn matmul(dst: MatMut<'_>, lhs: MatRef<'_>, rhs: MatRef<'_
         return;
     }
     assert!(last_index(dst.offset, m, n, dst.rs, dst.cs) < dst.data.len());
-    assert!(last_index(lhs.offset, m, k, lhs.rs, lhs.cs) < lhs.data.len());
-    assert!(last_index(rhs.offset, k, n, rhs.rs, rhs.cs) < rhs.data.len());
-    let parallelism = parallelism(m, n, k, parallel);
-    // SAFETY: every element the product reads or writes was bounds-checked
-    // above (strides are non-negative, so the last index is the largest);
-    // `dst` is a unique borrow, so it cannot alias `lhs` or `rhs`; every
-    // caller lays `dst` out with distinct rows and columns.
+    // SAFETY: every element the product writes was bounds-checked above
+    // (strides are non-negative, so the last index is the largest); `dst`
+    // is a unique borrow, so it cannot alias `lhs` or `rhs`; every caller
+    // lays `dst` out with distinct rows and columns.
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
+        gemm_into(
             dst.data.as_mut_ptr().add(dst.offset),
-            dst.cs as isize,
-            dst.rs as isize,
+            dst.rs,
+            dst.cs,
             accumulate,
-            lhs.data.as_ptr().add(lhs.offset),
-            lhs.cs as isize,
-            lhs.rs as isize,
-            rhs.data.as_ptr().add(rhs.offset),
-            rhs.cs as isize,
-            rhs.rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
+            lhs,
+            rhs,
+            parallel,
+        )
+    };
 }
 
 /// `lhs · rhs` as a new row-major `[lhs.rows, rhs.cols]` buffer that the
@@ -153,39 +138,64 @@ pub(in crate::layers) fn matmul_new(lhs: MatRef<'_>, rhs: MatRef<'_>, parallel: 
     if m == 0 || n == 0 || k == 0 {
         return vec![0.0; m * n];
     }
-    assert!(last_index(lhs.offset, m, k, lhs.rs, lhs.cs) < lhs.data.len());
-    assert!(last_index(rhs.offset, k, n, rhs.rs, rhs.cs) < rhs.data.len());
     let mut out: Vec<f32> = Vec::with_capacity(m * n);
     // SAFETY: `out` has room for the `m × n` row-major result; with
-    // `read_dst` false gemm never reads `dst` and writes each of its
+    // `accumulate` false gemm never reads `dst` and writes each of its
     // `m · n` elements (m, n, k > 0), so after the call all of them are
-    // initialised and `set_len` exposes only written values. The inputs
-    // were bounds-checked above and cannot alias a fresh allocation.
+    // initialised and `set_len` exposes only written values. A fresh
+    // allocation cannot alias the inputs.
+    unsafe {
+        gemm_into(out.as_mut_ptr(), n, 1, false, lhs, rhs, parallel);
+        out.set_len(m * n);
+    }
+    out
+}
+
+/// gemm on a `lhs.rows × rhs.cols` destination at `dst` (rows `rs`,
+/// columns `cs` apart), `lhs` and `rhs` bounds-checked here.
+///
+/// # Safety
+/// `dst` must be valid for writes (and reads when `accumulate`) at every
+/// `i·rs + j·cs` of the product's shape, must not overlap `lhs` or `rhs`,
+/// and distinct `(i, j)` must map to distinct elements; `lhs.cols`,
+/// `lhs.rows` and `rhs.cols` must be positive.
+unsafe fn gemm_into(
+    dst: *mut f32,
+    rs: usize,
+    cs: usize,
+    accumulate: bool,
+    lhs: MatRef<'_>,
+    rhs: MatRef<'_>,
+    parallel: bool,
+) {
+    let (m, n, k) = (lhs.rows, rhs.cols, lhs.cols);
+    assert!(last_index(lhs.offset, m, k, lhs.rs, lhs.cs) < lhs.data.len());
+    assert!(last_index(rhs.offset, k, n, rhs.rs, rhs.cs) < rhs.data.len());
+    // SAFETY: the inputs' indices were checked just above, the
+    // destination's are the caller's promise.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            out.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
+            dst,
+            cs as isize,
+            rs as isize,
+            accumulate,
             lhs.data.as_ptr().add(lhs.offset),
             lhs.cs as isize,
             lhs.rs as isize,
             rhs.data.as_ptr().add(rhs.offset),
             rhs.cs as isize,
             rhs.rs as isize,
-            0.0,
+            1.0,
             1.0,
             false,
             false,
             false,
             parallelism(m, n, k, parallel),
         );
-        out.set_len(m * n);
     }
-    out
 }
 
 /// The row-major `[rows, cols]` matrix `w` transposed, in a scratch buffer:
