@@ -154,10 +154,10 @@ impl LinearBackward {
 
     /// `dW = Xᵀ dY`. gemm shares a product's threads by splitting its
     /// output, and dW's output is small (`d_in × d_out`) for its long inner
-    /// dimension (every row): on 2 threads that ran at 250 GFLOP/s where
-    /// the forward product reaches 355. Here each thread multiplies its own
-    /// block of rows instead (about 300), and the partial products are
-    /// summed.
+    /// dimension (every row): on 2 threads that ran at 160–261 GFLOP/s
+    /// where the forward product reaches 288–341 (`bench_gemm`). Here each
+    /// thread multiplies its own block of rows instead (232–283), and the
+    /// partial products are summed.
     fn weight_grad(s: &Saved, dy: &[f32]) -> Vec<f32> {
         let Shape { rows: n, d_in, d_out } = s.shape;
         let x = values(&s.x);
