@@ -143,13 +143,19 @@ fn resumed_recipe(a: &TrainArgs) -> Result<Recipe> {
 
 pub fn run_train(a: TrainArgs) -> Result<()> {
     let recipe = if a.resume { resumed_recipe(&a)? } else { recipe_for(&a)? };
+    if !a.resume && a.output.join("run.json").exists() && !a.force {
+        bail!(
+            "{} already holds a run (use --resume to continue it or --force to start over)",
+            a.output.display()
+        );
+    }
+    // The data is loaded before anything is written: a missing or broken
+    // dataset must not leave a run folder behind that a corrected retry
+    // would then refuse without `--force`.
+    let device = fugue_models::device(&a.device, true)?;
+    let task = recipe.data.load(&data_root(a.data_root.as_deref()))?;
+    crate::recipe::check_vocab(&recipe.model, &task)?;
     if !a.resume {
-        if a.output.join("run.json").exists() && !a.force {
-            bail!(
-                "{} already holds a run (use --resume to continue it or --force to start over)",
-                a.output.display()
-            );
-        }
         if a.force {
             for name in [
                 "last",
@@ -171,9 +177,6 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
         write_atomic(&a.output.join("run.json"), &serde_json::to_vec_pretty(&recipe)?, true)?;
     }
-    let device = fugue_models::device(&a.device, true)?;
-    let task = recipe.data.load(&data_root(a.data_root.as_deref()))?;
-    crate::recipe::check_vocab(&recipe.model, &task)?;
     // A DeepBach run records its training corpus' voice ranges (what its
     // sampling may draw) in the recipe.
     let recipe = match crate::recipe::deepbach_corpus(&task) {

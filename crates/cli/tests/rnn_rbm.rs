@@ -137,3 +137,20 @@ fn train_eval_and_generate_rnn_rbm_on_fake_jsb() {
         stderr(&o)
     );
 }
+
+/// A dataset that is not there is an error naming it, and it leaves no run
+/// folder behind: the retry with the data in place needs no `--force`.
+#[test]
+fn a_missing_dataset_writes_no_run_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty_root = dir.path().join("nothing-here");
+    let run = dir.path().join("run");
+    let o = train_small("rnn-rbm", "jsb", &tiny_config(dir.path()), &empty_root, &run, "10");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("jsb_chorales.json"), "{}", stderr(&o));
+    assert!(!run.join("run.json").exists(), "a failed start wrote run.json");
+    let root = fake_data_root(dir.path());
+    let o = train_small("rnn-rbm", "jsb", &tiny_config(dir.path()), &root, &run, "10");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(run.join("run.json").exists());
+}
