@@ -498,7 +498,7 @@ pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
             if out.exists() && !a.fill.force {
                 bail!("{}: already exists (use --force to overwrite)", out.display());
             }
-            let mut soprano = bach;
+            let mut soprano = bach.into_owned();
             for cell in soprano.steps.iter_mut() {
                 cell[1..].fill(None);
             }

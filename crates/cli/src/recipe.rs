@@ -3,6 +3,7 @@
 //! it, `fugue eval` and `fugue generate` rebuild everything from it, and
 //! the embedded default model is one such recipe plus its weights.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -841,16 +842,20 @@ fn deepbach_task(dataset: &Dataset, seq_len: usize, batch_size: usize) -> Result
 /// (`jsb-16th`), or a score read onto 16ths with its fermatas and key
 /// (`bach-chorales`). `None` for a score that is not four S, A, T, B parts
 /// (an instrumental line, five voices): callers count those and go on.
-pub fn piece_grid(dataset: &Dataset, piece: &fugue_data::Piece) -> Result<Option<fugue_tokens::chorale::SatbGrid>> {
+/// A grid piece is borrowed, not copied.
+pub fn piece_grid<'a>(
+    dataset: &Dataset,
+    piece: &'a fugue_data::Piece,
+) -> Result<Option<Cow<'a, fugue_tokens::chorale::SatbGrid>>> {
     if let Content::Grid(g) = &piece.content {
-        return Ok(Some(g.clone()));
+        return Ok(Some(Cow::Borrowed(g)));
     }
     let score = piece
         .score()
         .with_context(|| format!("{}: {}", dataset.name, piece.id))?;
     Ok(fugue_tokens::chorale::SatbGrid::from_score(&score, 4)
         .ok()
-        .map(|(g, _)| g))
+        .map(|(g, _)| Cow::Owned(g)))
 }
 
 /// fugue's DeepBach vocabulary as ids, checked against `fugue-tokens`.

@@ -142,7 +142,7 @@ fn resumed_recipe(a: &TrainArgs) -> Result<Recipe> {
 }
 
 pub fn run_train(a: TrainArgs) -> Result<()> {
-    let recipe = if a.resume { resumed_recipe(&a)? } else { recipe_for(&a)? };
+    let mut recipe = if a.resume { resumed_recipe(&a)? } else { recipe_for(&a)? };
     if !a.resume && a.output.join("run.json").exists() && !a.force {
         bail!(
             "{} already holds a run (use --resume to continue it or --force to start over)",
@@ -155,6 +155,15 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
     let device = fugue_models::device(&a.device, true)?;
     let task = recipe.data.load(&data_root(a.data_root.as_deref()))?;
     crate::recipe::check_vocab(&recipe.model, &task)?;
+    // A DeepBach run records its training corpus' voice ranges (what its
+    // sampling may draw) in the recipe, so the recipe is written once it
+    // has them: at a new run's start, or on resume if the data's changed.
+    let mut changed = false;
+    if let Some(corpus) = crate::recipe::deepbach_corpus(&task) {
+        let encoding = crate::recipe::Encoding::DeepBach { corpus: Some(corpus) };
+        changed = recipe.data.encoding != encoding;
+        recipe.data.encoding = encoding;
+    }
     if !a.resume {
         if a.force {
             for name in [
@@ -175,19 +184,10 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             }
         }
         std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create {}", a.output.display()))?;
+    }
+    if !a.resume || changed {
         write_atomic(&a.output.join("run.json"), &serde_json::to_vec_pretty(&recipe)?, true)?;
     }
-    // A DeepBach run records its training corpus' voice ranges (what its
-    // sampling may draw) in the recipe.
-    let recipe = match crate::recipe::deepbach_corpus(&task) {
-        Some(corpus) => {
-            let mut recipe = recipe;
-            recipe.data.encoding = crate::recipe::Encoding::DeepBach { corpus: Some(corpus) };
-            write_atomic(&a.output.join("run.json"), &serde_json::to_vec_pretty(&recipe)?, true)?;
-            recipe
-        }
-        None => recipe,
-    };
     // Seed before building so that the same recipe gives the same initial weights.
     device.seed(recipe.train.seed);
     let model = recipe.model.build(&device)?;

@@ -239,18 +239,25 @@ pub fn augment(score: &Score<Tick>, cfg: &Augment, seed: u64) -> (Score<Tick>, A
     )
 }
 
+/// The shifts in `-max..=max` that keep every one of `pitches` inside
+/// `lo..=hi` (the reject rule), as an inclusive range; `None` when no shift
+/// does (a pitch is already outside). No pitches: all of `-max..=max`.
+pub fn roll_shifts(pitches: impl IntoIterator<Item = i32>, max: u8, lo: i32, hi: i32) -> Option<(i32, i32)> {
+    let (mut down, mut up) = (-i32::from(max), i32::from(max));
+    for p in pitches {
+        down = down.max(lo - p);
+        up = up.min(hi - p);
+    }
+    (down <= up).then_some((down, up))
+}
+
 /// Transpose a piano-roll by a seeded shift in `-max..=max` that keeps it in
 /// `range` (the reject rule); returns the roll and the shift.
 pub fn augment_roll(roll: &Roll, max: u8, range: PitchRange, seed: u64) -> (Roll, i32) {
-    let (mut lo, mut hi) = (-i32::from(max), i32::from(max));
-    for &p in roll.frames.iter().flatten() {
-        lo = lo.max(i32::from(range.lo) - i32::from(p));
-        hi = hi.min(i32::from(range.hi) - i32::from(p));
-    }
-    let shift = if lo <= hi {
-        between(&mut rng(seed, 0), i64::from(lo), i64::from(hi)) as i32
-    } else {
-        0
+    let pitches = roll.frames.iter().flatten().map(|&p| i32::from(p));
+    let shift = match roll_shifts(pitches, max, i32::from(range.lo), i32::from(range.hi)) {
+        Some((lo, hi)) => between(&mut rng(seed, 0), i64::from(lo), i64::from(hi)) as i32,
+        None => 0,
     };
     match roll.transposed(shift, range.lo, range.hi) {
         Some(r) => (r, shift),

@@ -11,6 +11,7 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use fugue_data::augment::roll_shifts;
 use fugue_models::layers::fused_cross_entropy::weighted_nll;
 use fugue_models::rnn_nade::{RnnNade, RnnRbm};
 use fugue_models::TokenLm;
@@ -257,7 +258,8 @@ pub struct FrameTask {
     /// in `-transpose..=transpose` (limited so that every note of the crop
     /// stays in range; 0 = none). The small polyphonic sets overfit within
     /// a few hundred updates; transposed copies of the training pieces are
-    /// the usual remedy. Evaluation never transposes.
+    /// the usual remedy (though on JSB it cost likelihood on the untransposed
+    /// test set: docs/RESULTS.md, note 2). Evaluation never transposes.
     pub transpose: u8,
     cumulative: Vec<usize>,
 }
@@ -356,17 +358,12 @@ impl FrameTask {
     }
 
     /// A uniform shift in `-transpose..=transpose` that keeps every note of
-    /// the crop's first `seq_len` frames in `0..pitches`.
+    /// the crop's first `seq_len` frames in `0..pitches` (fugue-data's
+    /// reject rule, as `augment_roll` applies it to whole pieces).
     fn draw_shift(&self, row: &[Vec<u16>], rng: &mut ChaCha8Rng) -> i32 {
         let notes = row.iter().take(self.seq_len).flatten().map(|&p| i32::from(p));
-        let (lo, hi) = notes.fold((i32::MAX, i32::MIN), |(lo, hi), p| (lo.min(p), hi.max(p)));
-        let k = i32::from(self.transpose);
-        let (down, up) = if lo > hi {
-            (-k, k) // only rests
-        } else {
-            // Loaded notes lie in `0..pitches`, so 0 is always allowed.
-            ((-k).max(-lo).min(0), k.min(self.pitches as i32 - 1 - hi).max(0))
-        };
+        // Loaded notes lie in `0..pitches`, so at least 0 is allowed.
+        let (down, up) = roll_shifts(notes, self.transpose, 0, self.pitches as i32 - 1).unwrap_or((0, 0));
         rng.random_range(down..=up)
     }
 
