@@ -89,6 +89,16 @@ pub trait TokenLm {
     /// The state before the first token.
     fn start(&self, batch: usize, device: &Device) -> Self::State;
 
+    /// [`TokenLm::start`] for sequences expected to reach `tokens` tokens.
+    /// Why: a model whose state grows per token (a KV cache) can reserve it
+    /// once instead of growing it by reallocation, which copies the cache
+    /// and faults in fresh pages every time it doubles. The hint is only a
+    /// reservation: longer sequences still work.
+    fn start_with_capacity(&self, batch: usize, tokens: usize, device: &Device) -> Self::State {
+        let _ = tokens;
+        self.start(batch, device)
+    }
+
     /// Feeds one token per sequence (`[batch]`) and returns the logits of
     /// the next one (`[batch, vocab]`).
     fn step(&self, state: &mut Self::State, ids: Tensor<1, Int>) -> Tensor<2>;

@@ -281,9 +281,13 @@ impl TokenLm for MusicTransformer {
     }
 
     fn start(&self, batch: usize, device: &Device) -> TransformerState {
+        self.start_with_capacity(batch, 0, device)
+    }
+
+    fn start_with_capacity(&self, batch: usize, tokens: usize, device: &Device) -> TransformerState {
         let mut state = self.start_tensor_path();
         if *device == Device::flex() {
-            state.cpu = Some(CpuSession::new(CpuDecoder::new(self), batch));
+            state.cpu = Some(CpuSession::new(CpuDecoder::new(self), batch, tokens));
         }
         state
     }
