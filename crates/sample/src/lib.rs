@@ -162,7 +162,7 @@ pub fn generate<M: TokenLm>(
         return Err(SampleError::OutOfVocab { id, vocab });
     }
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let mut state = model.start_with_capacity(1, primer.len() + steps, device);
+    let mut state = model.start_with_capacity(1, primer.len().saturating_add(steps), device);
     let mut tokens: Vec<u32> = primer.to_vec();
     let feed = |state: &mut M::State, id: u32| -> Vec<f32> {
         let input = Tensor::<1, Int>::from_data(TensorData::new(vec![id as i64], [1]), device);
