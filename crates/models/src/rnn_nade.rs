@@ -24,6 +24,7 @@ use burn::tensor::{Bool, Device, Distribution, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::layers::fused_linear::forward as linear;
+use crate::layers::fused_nade;
 use crate::layers::recurrent;
 use crate::ModelError;
 
@@ -155,10 +156,28 @@ impl RnnNade {
     /// Negative log-likelihood in nats of each frame (`[b, t]`), exact.
     pub fn frame_nll(&self, frames: Tensor<3>) -> Tensor<2> {
         let [b, t, p] = frames.dims();
-        let device = frames.device();
         let (b_enc, b_dec) = self.conditional_biases(frames.clone());
         let n = b * t;
         let v = frames.reshape([n, p]);
+        let b_enc = b_enc.reshape([n, self.nade_hidden]);
+        let b_dec = b_dec.reshape([n, p]);
+        let nll = fused_nade::frame_nll(
+            v.clone(),
+            b_enc.clone(),
+            b_dec.clone(),
+            self.w_enc.val(),
+            self.w_dec.val(),
+        )
+        .unwrap_or_else(|| self.nade_nll(v, b_enc, b_dec));
+        nll.reshape([b, t])
+    }
+
+    /// The NADE's NLL of each frame of `v` `[n, p]` given its biases, through
+    /// burn's operations: what [`fused_nade::frame_nll`] computes on `flex`,
+    /// kept for other backends and as the tests' reference.
+    fn nade_nll(&self, v: Tensor<2>, b_enc: Tensor<2>, b_dec: Tensor<2>) -> Tensor<1> {
+        let [n, p] = v.dims();
+        let device = v.device();
         // a_i = b_enc + Σ_{k<i} v_k W_k: mask each frame with a strictly
         // lower-triangular matrix, one matmul for all pitches at once.
         // burn's `tril_mask(-1)` is true where k >= i; its negation keeps k < i.
@@ -166,10 +185,10 @@ impl RnnNade {
         let masked = v.clone().unsqueeze_dim::<3>(1) * lower.unsqueeze::<3>();
         let a = masked.matmul(self.w_enc.val().unsqueeze::<3>()) + b_enc.reshape([n, 1, self.nade_hidden]);
         let hidden = sigmoid(a);
-        let logits = (hidden * self.w_dec.val().unsqueeze::<3>()).sum_dim(2).reshape([n, p]) + b_dec.reshape([n, p]);
+        let logits = (hidden * self.w_dec.val().unsqueeze::<3>()).sum_dim(2).reshape([n, p]) + b_dec;
         // Bernoulli NLL from logits, stable for large |logit|.
         let nll = -(v.clone() * log_sigmoid(logits.clone()) + (v.neg() + 1.0) * log_sigmoid(logits.neg()));
-        nll.sum_dim(1).reshape([b, t])
+        nll.sum_dim(1).reshape([n])
     }
 
     /// Samples `steps` frames after `primer` (frames of pitch indices),
@@ -555,6 +574,104 @@ mod tests {
         let nll: Vec<f32> = model.frame_nll(x).into_data().try_into_vec::<f32>().unwrap_or_default();
         let total: f32 = nll.iter().map(|n| (-n).exp()).sum();
         assert!((total - 1.0).abs() < 1e-4, "sum of probabilities {total}");
+    }
+
+    /// The fused NADE (flex) computes what burn's operations compute: the
+    /// same NLL per frame, and the same gradients for the NADE weights and
+    /// for the recurrent layers behind the biases; tracked and untracked.
+    #[test]
+    fn the_fused_nade_equals_burns_operations() {
+        use burn::tensor::Tolerance;
+        let device = Device::flex().autodiff();
+        device.seed(7);
+        let (b, t, p) = (3, 37, 11);
+        let config = RnnNadeConfig {
+            nade_hidden: 21,
+            ..RnnNadeConfig::tiny(p)
+        };
+        let mut model = config.init(&device).unwrap_or_else(|e| panic!("{e}"));
+        let normal =
+            |shape: [usize; 2]| Param::from_tensor(Tensor::<2>::random(shape, Distribution::Normal(0.0, 1.0), &device));
+        model.w_enc = normal([p, 21]);
+        model.w_dec = normal([p, 21]);
+        let frames: Vec<f32> = (0..b * t * p)
+            .map(|i| f32::from(u8::from((i * 7919) % 5 < 2)))
+            .collect();
+        let x = Tensor::<3>::from_data(TensorData::new(frames, [b, t, p]), &device);
+        let fused = model.frame_nll(x.clone());
+        let (b_enc, b_dec) = model.conditional_biases(x.clone());
+        let fused_path = |v: Tensor<3>, b_enc: Tensor<3>, b_dec: Tensor<3>, w_enc: Tensor<2>, w_dec: Tensor<2>| {
+            fused_nade::frame_nll(
+                v.reshape([b * t, p]),
+                b_enc.reshape([b * t, 21]),
+                b_dec.reshape([b * t, p]),
+                w_enc,
+                w_dec,
+            )
+        };
+        assert!(
+            fused_path(
+                x.clone(),
+                b_enc.clone(),
+                b_dec.clone(),
+                model.w_enc.val(),
+                model.w_dec.val()
+            )
+            .is_some(),
+            "tracked tensors on flex take the fused path"
+        );
+        let reference = model
+            .nade_nll(
+                x.clone().reshape([b * t, p]),
+                b_enc.reshape([b * t, 21]),
+                b_dec.reshape([b * t, p]),
+            )
+            .reshape([b, t]);
+        fused
+            .clone()
+            .into_data()
+            .assert_approx_eq::<f32>(&reference.clone().into_data(), Tolerance::absolute(1e-4));
+        // Weighted, so that each frame's upstream gradient differs.
+        let weights = Tensor::<2>::random([b, t], Distribution::Uniform(0.0, 2.0), &device);
+        let gf = (fused * weights.clone()).sum().backward();
+        let gr = (reference * weights).sum().backward();
+        let same = |a: Option<Tensor<2>>, b: Option<Tensor<2>>, what: &str| {
+            let (a, b) = (
+                a.unwrap_or_else(|| panic!("fused {what}")),
+                b.unwrap_or_else(|| panic!("burn {what}")),
+            );
+            a.into_data()
+                .assert_approx_eq::<f32>(&b.into_data(), Tolerance::absolute(1e-4));
+        };
+        same(model.w_enc.grad(&gf), model.w_enc.grad(&gr), "w_enc");
+        same(model.w_dec.grad(&gf), model.w_dec.grad(&gr), "w_dec");
+        same(model.biases.weight.grad(&gf), model.biases.weight.grad(&gr), "biases");
+        // Untracked (evaluation, plain `flex`) takes the fused forward pass too.
+        let device = Device::flex();
+        let plain = config.init(&device).unwrap_or_else(|e| panic!("{e}"));
+        let x = Tensor::<3>::from_data(x.into_data(), &device);
+        let (b_enc, b_dec) = plain.conditional_biases(x.clone());
+        assert!(
+            fused_path(
+                x.clone(),
+                b_enc.clone(),
+                b_dec.clone(),
+                plain.w_enc.val(),
+                plain.w_dec.val()
+            )
+            .is_some(),
+            "plain flex takes the fused path"
+        );
+        let reference = plain.nade_nll(
+            x.clone().reshape([b * t, p]),
+            b_enc.reshape([b * t, 21]),
+            b_dec.reshape([b * t, p]),
+        );
+        plain
+            .frame_nll(x)
+            .reshape([b * t])
+            .into_data()
+            .assert_approx_eq::<f32>(&reference.into_data(), Tolerance::absolute(1e-4));
     }
 
     /// F(v) for a 2 × 1 RBM by hand: v = (1, 0), bv = (0.5, −1), bh = 0.25,

@@ -9,7 +9,10 @@
 //! `lstm`/`gru`: vocab 130, embedding 128, 2 × 256, batch 32 × 64;
 //! `transformer`: 4 layers, d 256, 8 heads, FFN 1024, batch 8 × 256
 //! (Music Transformer with relative attention, or `vanilla-transformer`
-//! with absolute positions). Prints `{"model", "median_ms", "steps"}`.
+//! with absolute positions); `rnn-nade`: the default RNN-NADE recipe's
+//! model (LSTM 3 × 128, dropout 0.5, NADE 88 × 128) on batches of 16 crops
+//! of 100 frames, random four-note chords. Prints `{"model", "median_ms",
+//! "steps"}`.
 
 /// The `fugue` binary's allocator, so the figures are the binary's.
 #[global_allocator]
@@ -20,9 +23,10 @@ use burn::optim::GradientsParams;
 use burn::tensor::Device;
 use fugue_models::lstm::{Cell, LstmLmConfig};
 use fugue_models::music_transformer::MusicTransformerConfig;
+use fugue_models::rnn_nade::RnnNadeConfig;
 use fugue_models::{burn, device};
 use fugue_train::optim::Grads;
-use fugue_train::{Optimizer, OptimizerConfig, Task, TokenTask};
+use fugue_train::{FrameTask, Optimizer, OptimizerConfig, Task, TokenTask};
 use rand::{Rng, SeedableRng};
 
 fn corpus(vocab: u32, batch: usize, len: usize) -> TokenTask {
@@ -33,10 +37,20 @@ fn corpus(vocab: u32, batch: usize, len: usize) -> TokenTask {
     TokenTask::new(pieces.clone(), pieces.clone(), pieces, 0, 0, batch, len)
 }
 
-fn time_steps<M: Module + Clone>(mut model: M, task: &TokenTask, steps: usize, device: &Device) -> Vec<f64>
-where
-    TokenTask: Task<M>,
-{
+/// Piano-roll pieces of random four-note chords, a chord per frame.
+fn frames(pitches: usize, batch: usize, len: usize) -> FrameTask {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let pieces: Vec<Vec<Vec<u16>>> = (0..64)
+        .map(|_| {
+            (0..300)
+                .map(|_| (0..4).map(|_| rng.random_range(0..pitches as u16)).collect())
+                .collect()
+        })
+        .collect();
+    FrameTask::new(pieces.clone(), pieces.clone(), pieces, pitches, batch, len)
+}
+
+fn time_steps<M: Module + Clone, T: Task<M>>(mut model: M, task: &T, steps: usize, device: &Device) -> Vec<f64> {
     let mut opt = Optimizer::new(OptimizerConfig::adamw(0.01));
     let mut times = Vec::new();
     for i in 0..steps + 3 {
@@ -90,7 +104,12 @@ fn main() {
             let task = corpus(310, 8, 256);
             time_steps(config.init(&dev).unwrap_or_else(|e| panic!("{e}")), &task, steps, &dev)
         }
-        other => panic!("unknown model {other}: lstm, gru, transformer, vanilla-transformer"),
+        "rnn-nade" => {
+            let config = RnnNadeConfig::magenta(88);
+            let task = frames(config.pitches, 16, 100);
+            time_steps(config.init(&dev).unwrap_or_else(|e| panic!("{e}")), &task, steps, &dev)
+        }
+        other => panic!("unknown model {other}: lstm, gru, transformer, vanilla-transformer, rnn-nade"),
     };
     // As the `fugue` binary runs its model commands (`on_pool`'s doc).
     let mut times = fugue_models::on_pool(run);

@@ -5,6 +5,7 @@ pub mod fused_attention;
 pub mod fused_cross_entropy;
 pub mod fused_layer_norm;
 pub mod fused_linear;
+pub mod fused_nade;
 pub mod recurrent;
 pub mod relative_attention;
 pub mod transformer_decode;
