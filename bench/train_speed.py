@@ -117,15 +117,15 @@ def torch_models(torch):
     return RnnLm, Transformer, RnnNade
 
 
-def torch_step_ms(torch, model, vocab, batch, length, steps):
+def torch_time_steps(torch, model, loss_of_batch, steps):
+    """Median ms of `steps` AdamW steps after 3 warm-up ones; `loss_of_batch(g)`
+    draws a batch from the generator `g` and returns its loss."""
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
     g = torch.Generator().manual_seed(0)
     times = []
     for i in range(steps + 3):
         t = time.perf_counter()
-        x = torch.randint(1, vocab, (batch, length + 1), generator=g)
-        logits = model(x[:, :-1])
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), x[:, 1:].reshape(-1))
+        loss = loss_of_batch(g)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -133,24 +133,24 @@ def torch_step_ms(torch, model, vocab, batch, length, steps):
         if i >= 3:
             times.append((time.perf_counter() - t) * 1e3)
     return statistics.median(times)
+
+
+def torch_step_ms(torch, model, vocab, batch, length, steps):
+    def loss(g):
+        x = torch.randint(1, vocab, (batch, length + 1), generator=g)
+        logits = model(x[:, :-1])
+        return torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), x[:, 1:].reshape(-1))
+
+    return torch_time_steps(torch, model, loss, steps)
 
 
 def torch_nade_step_ms(torch, model, batch, length, steps):
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-    g = torch.Generator().manual_seed(0)
-    times = []
-    for i in range(steps + 3):
-        t = time.perf_counter()
+    def loss(g):
         v = torch.zeros(batch, length, 88)
         v.scatter_(2, torch.randint(0, 88, (batch, length, 4), generator=g), 1.0)
-        loss = model(v)
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if i >= 3:
-            times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
+        return model(v)
+
+    return torch_time_steps(torch, model, loss, steps)
 
 
 def torch_sample_tok_s(torch, model, tokens):

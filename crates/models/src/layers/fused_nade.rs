@@ -32,7 +32,7 @@ use burn::tensor::{DispatchTensor, Tensor};
 use rayon::prelude::*;
 
 use super::recurrent::autodiff::{all_on_autodiff, all_on_flex, dense, flex_tensor, register, values};
-use super::recurrent::primitives::{exp, multiversion};
+use super::recurrent::primitives::{dot, exp, multiversion};
 
 /// Frames per parallel task (and per block of summed weight gradients).
 const ROWS: usize = 32;
@@ -97,20 +97,6 @@ fn softplus(x: f32) -> f32 {
 #[inline(always)]
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
-}
-
-/// `Σ a[i]·b[i]` in sixteen partial sums, so that the loop vectorises.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 16];
-    let chunks = a.len().min(b.len()) / 16;
-    for (ca, cb) in a[..chunks * 16].chunks_exact(16).zip(b[..chunks * 16].chunks_exact(16)) {
-        for k in 0..16 {
-            acc[k] += ca[k] * cb[k];
-        }
-    }
-    let tail: f32 = a[chunks * 16..].iter().zip(&b[chunks * 16..]).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
 }
 
 multiversion! {

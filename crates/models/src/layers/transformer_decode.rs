@@ -41,7 +41,7 @@ use burn::module::Param;
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::Tensor;
 
-use super::recurrent::primitives::{exp, multiversion};
+use super::recurrent::primitives::{dot, exp, multiversion};
 use crate::music_transformer::{timing_rates, timing_row, MusicTransformer};
 
 /// burn-nn's default layer-norm epsilon, which every Music Transformer
@@ -177,25 +177,6 @@ multiversion! {
             i += 1;
         }
     }
-}
-
-/// `Σ a[i]·b[i]` in eight independent partial sums, so that the loop
-/// vectorises without reassociating a single running sum. Inlined into the
-/// multiversioned kernels, which compile it for the CPU's vector width.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let chunks = a.len().min(b.len()) / 8;
-    for (ca, cb) in a[..chunks * 8].chunks_exact(8).zip(b[..chunks * 8].chunks_exact(8)) {
-        for k in 0..8 {
-            acc[k] += ca[k] * cb[k];
-        }
-    }
-    let mut sum: f32 = acc.iter().sum();
-    for (x, y) in a[chunks * 8..].iter().zip(&b[chunks * 8..]) {
-        sum += x * y;
-    }
-    sum
 }
 
 multiversion! {

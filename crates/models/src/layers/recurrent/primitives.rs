@@ -293,6 +293,25 @@ impl Drop for Scratch {
 
 // ------------------------------------------------------ vectorised maths --
 
+/// `Σ a[i]·b[i]` in eight independent partial sums, so that the loop
+/// vectorises without reassociating a single running sum. Inlined into the
+/// multiversioned kernels, which compile it for the CPU's vector width.
+#[inline(always)]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = a.len().min(b.len()) / 8;
+    for (ca, cb) in a[..chunks * 8].chunks_exact(8).zip(b[..chunks * 8].chunks_exact(8)) {
+        for k in 0..8 {
+            acc[k] += ca[k] * cb[k];
+        }
+    }
+    let mut sum: f32 = acc.iter().sum();
+    for (x, y) in a[chunks * 8..].iter().zip(&b[chunks * 8..]) {
+        sum += x * y;
+    }
+    sum
+}
+
 /// `e^x` for `f32`, vectorisable: `x = k·ln2 + r` with `|r| ≤ ln2/2`, `e^r`
 /// by its Taylor polynomial to degree 7 (truncation error < 6e-9), `2^k` by
 /// building the exponent bits. Inputs are clamped to where `e^x` is a normal
