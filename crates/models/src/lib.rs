@@ -94,8 +94,7 @@ pub trait TokenLm {
     /// once instead of growing it by reallocation, which copies the cache
     /// and faults in fresh pages every time it doubles. The hint is only a
     /// reservation: longer sequences still work.
-    fn start_with_capacity(&self, batch: usize, tokens: usize, device: &Device) -> Self::State {
-        let _ = tokens;
+    fn start_with_capacity(&self, batch: usize, _tokens: usize, device: &Device) -> Self::State {
         self.start(batch, device)
     }
 

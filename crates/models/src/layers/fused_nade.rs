@@ -32,7 +32,7 @@ use burn::tensor::{DispatchTensor, Tensor};
 use rayon::prelude::*;
 
 use super::recurrent::autodiff::{all_on_autodiff, all_on_flex, dense, flex_tensor, register, values};
-use super::recurrent::primitives::{dot, exp, multiversion};
+use super::recurrent::primitives::{dot, exp, multiversion, sigmoid};
 
 /// Frames per parallel task (and per block of summed weight gradients).
 const ROWS: usize = 32;
@@ -59,12 +59,7 @@ pub fn frame_nll(
     let dims = Dims { n, p, h };
     let inputs = [frames, b_enc, b_dec, w_enc, w_dec].map(Tensor::into_dispatch);
     if let Some([frames, b_enc, b_dec, w_enc, w_dec]) = all_on_flex(&inputs) {
-        let params = Params {
-            b_enc: values(&b_enc),
-            b_dec: values(&b_dec),
-            w_enc: values(&w_enc),
-            w_dec: values(&w_dec),
-        };
+        let params = Params::of([&b_enc, &b_dec, &w_enc, &w_dec]);
         let nll = forward(dims, values(&frames), &params);
         return Some(Tensor::from_primitive::<Flex>(flex_tensor(nll, [n])));
     }
@@ -88,15 +83,22 @@ struct Params<'a> {
     w_dec: &'a [f32],
 }
 
+impl<'a> Params<'a> {
+    /// The values of `b_enc`, `b_dec`, `w_enc`, `w_dec`, in that order.
+    fn of([b_enc, b_dec, w_enc, w_dec]: [&'a FlexTensor; 4]) -> Self {
+        Self {
+            b_enc: values(b_enc),
+            b_dec: values(b_dec),
+            w_enc: values(w_enc),
+            w_dec: values(w_dec),
+        }
+    }
+}
+
 /// `ln(1 + e^x)` without overflow.
 #[inline(always)]
 fn softplus(x: f32) -> f32 {
     x.max(0.0) + (1.0 + exp(-x.abs())).ln()
-}
-
-#[inline(always)]
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + exp(-x))
 }
 
 multiversion! {
@@ -206,6 +208,11 @@ multiversion! {
     }
 }
 
+/// Each frame's forward pass is run again here, into a per-task `[p, H]`
+/// buffer, rather than kept from the forward pass: that costs one more
+/// forward pass, where keeping every frame's hidden layers would hold an
+/// `[n, p, H]` tensor (72 MB for a batch of 16 × 100 frames) until the
+/// backward pass.
 fn backward(d: Dims, frames: &[f32], params: &Params, upstream: &[f32]) -> Grads {
     let (n, p, h) = (d.n, d.p, d.h);
     let mut b_enc = vec![0.0f32; n * h];
@@ -301,12 +308,7 @@ impl Backward<Flex, 5> for NadeBackward {
     fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let s = &ops.state;
         let upstream = dense(grads.consume::<Flex>(&ops.node)).expect("the NADE loss gradient is f32");
-        let params = Params {
-            b_enc: values(&s.b_enc),
-            b_dec: values(&s.b_dec),
-            w_enc: values(&s.w_enc),
-            w_dec: values(&s.w_dec),
-        };
+        let params = Params::of([&s.b_enc, &s.b_dec, &s.w_enc, &s.w_dec]);
         let g = backward(s.dims, values(&s.frames), &params, values(&upstream));
         let Dims { n, p, h } = s.dims;
         let [_frames, b_enc, b_dec, w_enc, w_dec] = ops.parents;
@@ -323,12 +325,7 @@ where
 {
     let (buffers, nodes) = all_on_autodiff::<C, 5>(t)?;
     let [frames, b_enc, b_dec, w_enc, w_dec] = buffers;
-    let params = Params {
-        b_enc: values(&b_enc),
-        b_dec: values(&b_dec),
-        w_enc: values(&w_enc),
-        w_dec: values(&w_dec),
-    };
+    let params = Params::of([&b_enc, &b_dec, &w_enc, &w_dec]);
     let out = flex_tensor(forward(dims, values(&frames), &params), [dims.n]);
     let out = match NadeBackward.prepare::<C>(nodes).compute_bound().stateful() {
         OpsKind::Tracked(prep) => prep.finish(

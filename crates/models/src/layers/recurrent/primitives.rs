@@ -339,7 +339,7 @@ pub(crate) fn exp(x: f32) -> f32 {
 }
 
 #[inline(always)]
-pub(super) fn sigmoid(x: f32) -> f32 {
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 
