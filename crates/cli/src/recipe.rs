@@ -531,9 +531,9 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
 const NADE_TRANSPOSE: u8 = 4;
 
 /// RNN-NADE's updates in all and the update at which Adam's rate drops
-/// tenfold, per Boulanger-Lewandowski set: where each set's validation NLL
-/// levelled off at the constant rate (JSB, Piano-midi.de), or MuseData's
-/// (the largest set; Nottingham takes the same).
+/// tenfold, per Boulanger-Lewandowski set: about where validation levelled
+/// off at the constant rate in the measured runs (docs/RESULTS.md; the two
+/// larger sets, MuseData and Nottingham, share one schedule).
 fn nade_schedule(data: &str) -> (u64, u64) {
     match data {
         "jsb" => (13_000, 10_000),
