@@ -467,7 +467,7 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         // sets are small (JSB's training split is 13,807 frames) and overfit
         // within ~1,500 updates untransposed; transposed, JSB's validation
         // NLL keeps falling to ~10,000 updates and ends 0.67 nats/frame
-        // lower (docs/RESULTS.md, note 2). Adam at 3e-3 until validation
+        // lower (docs/RESULTS.md, "Transposed training crops"). Adam at 3e-3 until validation
         // levels off, then 3e-4; the updates per set are the measured runs'
         // (the `best` checkpoint is kept, so no early stop).
         "rnn-nade" if boulanger => {
@@ -524,9 +524,6 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
     Ok(recipe)
 }
 
-/// A Boulanger-Lewandowski set as 88-key piano-roll windows of 100
-/// frames: quarter-note frames for JSB, eighths for the others (the
-/// release's own resolutions).
 /// RNN-NADE's training transposition, Magenta's `range(-4, 5)`.
 const NADE_TRANSPOSE: u8 = 4;
 
@@ -542,8 +539,10 @@ fn nade_schedule(data: &str) -> (u64, u64) {
     }
 }
 
-/// A Boulanger-Lewandowski set's piano-rolls (eighth-note frames, JSB's in
-/// quarters), training crops transposed by up to `transpose` semitones.
+/// A Boulanger-Lewandowski set as 88-key piano-roll windows of 100
+/// frames: quarter-note frames for JSB, eighths for the others (the
+/// release's own resolutions), training crops transposed by up to
+/// `transpose` semitones.
 fn boulanger_rolls(data: &str, batch_size: usize, eval_batches: Option<usize>, transpose: u8) -> DataSpec {
     DataSpec {
         name: data.into(),

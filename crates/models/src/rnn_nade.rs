@@ -601,35 +601,28 @@ mod tests {
             .map(|i| f32::from(u8::from((i * 7919) % 5 < 2)))
             .collect();
         let x = Tensor::<3>::from_data(TensorData::new(frames, [b, t, p]), &device);
-        let fused = model.frame_nll(x.clone());
-        let (b_enc, b_dec) = model.conditional_biases(x.clone());
-        let fused_path = |v: Tensor<3>, b_enc: Tensor<3>, b_dec: Tensor<3>, w_enc: Tensor<2>, w_dec: Tensor<2>| {
-            fused_nade::frame_nll(
-                v.reshape([b * t, p]),
+        // `fused_nade::frame_nll` called directly (`None`: not taken) and
+        // burn's operations, `[b·t]`, on `model`'s biases for `x`.
+        let both = |model: &RnnNade, x: Tensor<3>| {
+            let (b_enc, b_dec) = model.conditional_biases(x.clone());
+            let (v, b_enc, b_dec) = (
+                x.reshape([b * t, p]),
                 b_enc.reshape([b * t, 21]),
                 b_dec.reshape([b * t, p]),
-                w_enc,
-                w_dec,
-            )
-        };
-        assert!(
-            fused_path(
-                x.clone(),
+            );
+            let fused = fused_nade::frame_nll(
+                v.clone(),
                 b_enc.clone(),
                 b_dec.clone(),
                 model.w_enc.val(),
-                model.w_dec.val()
-            )
-            .is_some(),
-            "tracked tensors on flex take the fused path"
-        );
-        let reference = model
-            .nade_nll(
-                x.clone().reshape([b * t, p]),
-                b_enc.reshape([b * t, 21]),
-                b_dec.reshape([b * t, p]),
-            )
-            .reshape([b, t]);
+                model.w_dec.val(),
+            );
+            (fused, model.nade_nll(v, b_enc, b_dec))
+        };
+        let (direct, reference) = both(&model, x.clone());
+        assert!(direct.is_some(), "tracked tensors on flex take the fused path");
+        let reference = reference.reshape([b, t]);
+        let fused = model.frame_nll(x.clone());
         fused
             .clone()
             .into_data()
@@ -653,23 +646,8 @@ mod tests {
         let device = Device::flex();
         let plain = config.init(&device).unwrap_or_else(|e| panic!("{e}"));
         let x = Tensor::<3>::from_data(x.into_data(), &device);
-        let (b_enc, b_dec) = plain.conditional_biases(x.clone());
-        assert!(
-            fused_path(
-                x.clone(),
-                b_enc.clone(),
-                b_dec.clone(),
-                plain.w_enc.val(),
-                plain.w_dec.val()
-            )
-            .is_some(),
-            "plain flex takes the fused path"
-        );
-        let reference = plain.nade_nll(
-            x.clone().reshape([b * t, p]),
-            b_enc.reshape([b * t, 21]),
-            b_dec.reshape([b * t, p]),
-        );
+        let (direct, reference) = both(&plain, x.clone());
+        assert!(direct.is_some(), "plain flex takes the fused path");
         plain
             .frame_nll(x)
             .reshape([b * t])

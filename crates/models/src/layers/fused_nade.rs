@@ -102,14 +102,14 @@ fn softplus(x: f32) -> f32 {
 }
 
 multiversion! {
-    /// One frame, low pitch to high: its NLL. Each pitch's hidden layer
-    /// goes to `hidden` (`[p, H]`) and its logit to `logits` when they are
-    /// given (non-empty). `a` and `y` are `H` long scratch.
+    /// Frame `row` (its values `v`), low pitch to high: its NLL. Each
+    /// pitch's hidden layer goes to `hidden` (`[p, H]`) and its logit to
+    /// `logits` when they are given (non-empty). `a` and `y` are `H` long
+    /// scratch.
     fn frame_forward(
         d: Dims,
+        row: usize,
         v: &[f32],
-        b_enc: &[f32],
-        b_dec: &[f32],
         params: &Params,
         a: &mut [f32],
         y: &mut [f32],
@@ -117,7 +117,8 @@ multiversion! {
         logits: &mut [f32],
     ) -> f32 {
         let h = d.h;
-        a.copy_from_slice(b_enc);
+        let b_dec = &params.b_dec[row * d.p..(row + 1) * d.p];
+        a.copy_from_slice(&params.b_enc[row * h..(row + 1) * h]);
         let mut nll = 0.0f32;
         for i in 0..d.p {
             let y: &mut [f32] = if hidden.is_empty() { &mut *y } else { &mut hidden[i * h..(i + 1) * h] };
@@ -149,10 +150,7 @@ fn forward(d: Dims, frames: &[f32], params: &Params) -> Vec<f32> {
         .for_each(|(chunk, (nll, frames))| {
             let (mut a, mut y) = (vec![0.0f32; d.h], vec![0.0f32; d.h]);
             for (r, (out, v)) in nll.iter_mut().zip(frames.chunks_exact(d.p)).enumerate() {
-                let row = chunk * ROWS + r;
-                let b_enc = &params.b_enc[row * d.h..(row + 1) * d.h];
-                let b_dec = &params.b_dec[row * d.p..(row + 1) * d.p];
-                *out = frame_forward(d, v, b_enc, b_dec, params, &mut a, &mut y, &mut [], &mut []);
+                *out = frame_forward(d, chunk * ROWS + r, v, params, &mut a, &mut y, &mut [], &mut []);
             }
         });
     nll
@@ -236,24 +234,11 @@ fn backward(d: Dims, frames: &[f32], params: &Params, upstream: &[f32]) -> Grads
                 .enumerate()
             {
                 let row = chunk * ROWS + r;
-                let g = upstream[row];
-                let b_enc = &params.b_enc[row * h..(row + 1) * h];
-                let b_dec_row = &params.b_dec[row * p..(row + 1) * p];
-                frame_forward(
-                    d,
-                    v,
-                    b_enc,
-                    b_dec_row,
-                    params,
-                    &mut scratch,
-                    &mut y,
-                    &mut hidden,
-                    &mut logits,
-                );
+                frame_forward(d, row, v, params, &mut scratch, &mut y, &mut hidden, &mut logits);
                 frame_backward(
                     d,
                     v,
-                    g,
+                    upstream[row],
                     params,
                     &hidden,
                     &logits,
@@ -281,8 +266,10 @@ fn backward(d: Dims, frames: &[f32], params: &Params, upstream: &[f32]) -> Grads
     }
 }
 
+/// What the backward pass keeps: the inputs alone (it runs each frame's
+/// forward pass again, see [`backward`]).
 #[derive(Clone)]
-struct Saved {
+struct NadeSaved {
     dims: Dims,
     frames: FlexTensor,
     b_enc: FlexTensor,
@@ -291,7 +278,7 @@ struct Saved {
     w_dec: FlexTensor,
 }
 
-impl fmt::Debug for Saved {
+impl fmt::Debug for NadeSaved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NadeSaved")
             .field("dims", &self.dims)
@@ -303,7 +290,7 @@ impl fmt::Debug for Saved {
 struct NadeBackward;
 
 impl Backward<Flex, 5> for NadeBackward {
-    type State = Saved;
+    type State = NadeSaved;
 
     fn backward(self, ops: Ops<Self::State, 5>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let s = &ops.state;
@@ -329,7 +316,7 @@ where
     let out = flex_tensor(forward(dims, values(&frames), &params), [dims.n]);
     let out = match NadeBackward.prepare::<C>(nodes).compute_bound().stateful() {
         OpsKind::Tracked(prep) => prep.finish(
-            Saved {
+            NadeSaved {
                 dims,
                 frames,
                 b_enc,
