@@ -19,6 +19,13 @@ Median of N steps after 3 warm-up steps.
     cargo build --release -p fugue-train --example bench_step
     cargo build --release -p fugue-sample --example bench_sample
     python bench/train_speed.py [--steps 20] [--threads 2]
+
+On a GPU: build the two examples with `--features fugue-models/vulkan` (or
+`cuda`) and run `python bench/train_speed.py --device vulkan [--bin-dir DIR]`:
+fugue runs on that burn backend (a device sync ends each step), PyTorch on
+CUDA (a synchronize ends each timed step or token). `--bin-dir` names the
+folder holding `bench_step` and `bench_sample` (default
+target/release/examples).
 """
 import argparse, json, math, os, subprocess, statistics, time
 from pathlib import Path
@@ -26,8 +33,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+BIN_DIR = ROOT / "target" / "release" / "examples"
+DEVICE = "cpu"  # fugue's --device
+TORCH = "cpu"  # PyTorch's: cuda for any GPU device
+
+
+def sync(torch):
+    if DEVICE != "cpu":
+        torch.cuda.synchronize()
+
+
 def fugue(example, *args, threads):
-    exe = ROOT / "target" / "release" / "examples" / example
+    exe = Path(BIN_DIR) / example
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     out = subprocess.run([str(exe), *map(str, args)], capture_output=True, text=True, env=env, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -124,12 +141,14 @@ def torch_time_steps(torch, model, loss_of_batch, steps):
     g = torch.Generator().manual_seed(0)
     times = []
     for i in range(steps + 3):
+        sync(torch)
         t = time.perf_counter()
         loss = loss_of_batch(g)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        sync(torch)
         if i >= 3:
             times.append((time.perf_counter() - t) * 1e3)
     return statistics.median(times)
@@ -137,7 +156,7 @@ def torch_time_steps(torch, model, loss_of_batch, steps):
 
 def torch_step_ms(torch, model, vocab, batch, length, steps):
     def loss(g):
-        x = torch.randint(1, vocab, (batch, length + 1), generator=g)
+        x = torch.randint(1, vocab, (batch, length + 1), generator=g).to(TORCH)
         logits = model(x[:, :-1])
         return torch.nn.functional.cross_entropy(logits.reshape(-1, vocab), x[:, 1:].reshape(-1))
 
@@ -148,32 +167,39 @@ def torch_nade_step_ms(torch, model, batch, length, steps):
     def loss(g):
         v = torch.zeros(batch, length, 88)
         v.scatter_(2, torch.randint(0, 88, (batch, length, 4), generator=g), 1.0)
-        return model(v)
+        return model(v.to(TORCH))
 
     return torch_time_steps(torch, model, loss, steps)
 
 
 def torch_sample_tok_s(torch, model, tokens):
     model.eval()
-    g = torch.Generator().manual_seed(0)
+    g = torch.Generator(device=TORCH).manual_seed(0)
     best = 0.0
     with torch.inference_mode():
         for _ in range(3):
             caches = [[] for _ in model.blocks]
-            x = torch.zeros((1, 1), dtype=torch.long)
+            x = torch.zeros((1, 1), dtype=torch.long, device=TORCH)
+            sync(torch)
             t = time.perf_counter()
             for pos in range(tokens):
                 logits = model(x, caches, pos)[:, -1]
                 x = torch.multinomial(torch.softmax(logits, -1), 1, generator=g)
+            sync(torch)
             best = max(best, tokens / (time.perf_counter() - t))
     return best
 
 
 def main():
+    global DEVICE, TORCH, BIN_DIR
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", choices=["cpu", "cuda", "vulkan"], default="cpu")
+    ap.add_argument("--bin-dir", default=str(BIN_DIR))
     a = ap.parse_args()
+    DEVICE, BIN_DIR = a.device, a.bin_dir
+    TORCH = "cpu" if DEVICE == "cpu" else "cuda"
     import torch
 
     torch.set_num_threads(a.threads)
@@ -185,21 +211,23 @@ def main():
         ("gru", lambda: RnnLm("gru"), 130, 32, 64),
         ("vanilla-transformer", Transformer, 310, 8, 256),
     ]:
-        pt = torch_step_ms(torch, make(), vocab, b, t, a.steps)
-        fu = fugue("bench_step", name, a.steps, threads=a.threads)["median_ms"]
+        pt = torch_step_ms(torch, make().to(TORCH), vocab, b, t, a.steps)
+        fu = fugue("bench_step", name, a.steps, a.device, threads=a.threads)["median_ms"]
         rows.append((f"train step: {name} (batch {b} x {t})", pt, fu, "ms"))
-    fu = fugue("bench_step", "transformer", a.steps, threads=a.threads)["median_ms"]
+        print(f"{rows[-1][0]}: PyTorch {pt:.1f} ms, fugue {fu:.1f} ms", flush=True)
+    fu = fugue("bench_step", "transformer", a.steps, a.device, threads=a.threads)["median_ms"]
     rows.append(("train step: music-transformer, relative (batch 8 x 256)", float("nan"), fu, "ms"))
     # The faster of the two usual formulations (all pitches at once, or
     # Magenta's loop over pitches).
-    pt = min(torch_nade_step_ms(torch, RnnNade(loop=loop), 16, 100, a.steps) for loop in (False, True))
-    fu = fugue("bench_step", "rnn-nade", a.steps, threads=a.threads)["median_ms"]
+    pt = min(torch_nade_step_ms(torch, RnnNade(loop=loop).to(TORCH), 16, 100, a.steps) for loop in (False, True))
+    fu = fugue("bench_step", "rnn-nade", a.steps, a.device, threads=a.threads)["median_ms"]
     rows.append(("train step: rnn-nade (batch 16 x 100 frames)", pt, fu, "ms"))
-    pt = torch_sample_tok_s(torch, Transformer().eval(), 512)
-    fu = fugue("bench_sample", 512, threads=a.threads)
+    pt = torch_sample_tok_s(torch, Transformer().to(TORCH).eval(), 512)
+    fu = fugue("bench_sample", 512, a.device, threads=a.threads)
     rows.append(("sampling 512 tokens, KV cache, 4 x d256 (tok/s)", pt, fu["vanilla_tok_s"], "tok/s"))
     rows.append(("sampling 512 tokens, relative attention (tok/s)", float("nan"), fu["relative_tok_s"], "tok/s"))
-    print(f"torch {torch.__version__}, {a.threads} threads, median of {a.steps} steps")
+    where = torch.cuda.get_device_name() if TORCH == "cuda" else f"{a.threads} threads"
+    print(f"torch {torch.__version__} on {TORCH}, fugue on {a.device} ({where}), median of {a.steps} steps")
     print("| measure | PyTorch | fugue | fugue speed-up |")
     print("|---|---|---|---|")
     for name, pt, fu, unit in rows:

@@ -76,6 +76,9 @@ pub struct FillArgs {
     /// Which checkpoint of a run folder: best or last.
     #[arg(long, default_value = "best")]
     pub checkpoint: String,
+    /// cpu, or cuda / vulkan (a GPU) when built with that feature.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
     /// Also write a WAV (built-in synthesizer) next to the MIDI file.
     #[arg(long)]
     pub wav: bool,
@@ -476,7 +479,7 @@ fn harmonize_grid(
 
 pub fn run_harmonize(a: HarmonizeArgs) -> Result<()> {
     let seed = a.fill.seed.unwrap_or_else(crate::output::clock_seed);
-    let device = fugue_models::device("cpu", false)?;
+    let device = fugue_models::device(&a.fill.device, false)?;
     if let Some(data) = &a.data {
         // Every chorale of a split: its soprano harmonized, one file each.
         let split = Split::parse(&a.split).with_context(|| format!("unknown split `{}`", a.split))?;
@@ -676,7 +679,7 @@ pub fn run_infill(a: InfillArgs) -> Result<()> {
     let voices = a.voices.iter().map(|v| parse_voice(v)).collect::<Result<Vec<_>>>()?;
     let bars = a.bars.as_deref().map(parse_bars).transpose()?;
     let region = infill_region(&score, grid.len(), &voices, bars)?;
-    let device = fugue_models::device("cpu", false)?;
+    let device = fugue_models::device(&a.fill.device, false)?;
     let model = load_chorale_model(&a.fill.model, &a.fill.checkpoint, &device)?;
     let out = fill_chorale(&model, &grid, &region, &a.fill, seed, &device)
         .with_context(|| format!("{}", a.input.display()))?;

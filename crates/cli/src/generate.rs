@@ -55,6 +55,9 @@ pub struct GenerateArgs {
     /// Which checkpoint of a run folder: best or last.
     #[arg(long, default_value = "best")]
     pub checkpoint: String,
+    /// cpu, or cuda / vulkan (a GPU) when built with that feature.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
     /// Replace existing output files.
     #[arg(long)]
     pub force: bool,
@@ -249,7 +252,7 @@ pub fn run(a: GenerateArgs) -> Result<()> {
             bail!("primer {}: no such file", p.display());
         }
     }
-    let device = fugue_models::device("cpu", false)?;
+    let device = fugue_models::device(&a.device, false)?;
     let (recipe, model) = crate::embedded::load_model(&a.model, &a.checkpoint, &device)?;
     let started = std::time::Instant::now();
     let (score, produced) = match (&model, &recipe.data.encoding) {

@@ -611,6 +611,7 @@ mod tests {
             wav: false,
             png: false,
             checkpoint: "best".into(),
+            device: "cpu".into(),
             force: false,
         };
         let (score, n) = generate(&model, &enc, &args, 3, &device).unwrap();

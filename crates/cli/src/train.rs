@@ -28,7 +28,7 @@ pub struct TrainArgs {
     /// The run folder (created; refused if it holds a run, unless --resume or --force).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// cpu, or cuda when built with the `cuda` feature.
+    /// cpu, or cuda / vulkan (a GPU) when built with that feature.
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Continue the run in OUTPUT from its last checkpoint.

@@ -96,6 +96,13 @@ fn harmonize_errors_name_what_is_wrong() {
     let o = fugue(&["harmonize", SAMPLE, "-o", &s(&out), "--model", "default"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not a Coconet"), "{}", stderr(&o));
+    // A GPU this build lacks, or no such device: an error naming it.
+    let o = fugue(&["harmonize", SAMPLE, "-o", &s(&out), "--device", "vulkan"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--features fugue-models/vulkan"), "{}", stderr(&o));
+    let o = fugue(&["infill", SAMPLE, "-o", &s(&out), "--device", "tpu"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("unknown device `tpu`"), "{}", stderr(&o));
     assert!(!out.exists());
 }
 

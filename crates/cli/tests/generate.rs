@@ -138,6 +138,11 @@ fn generate_refuses_to_overwrite_and_reports_bad_arguments() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("unknown model `no-such-model`"), "{}", stderr(&o));
 
+    let o = fugue(&["generate", "-o", &s(&dir.path().join("c.mid")), "--device", "cuda"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--features fugue-models/cuda"), "{}", stderr(&o));
+    assert!(!dir.path().join("c.mid").exists());
+
     let o = fugue(&["generate", "-o", &s(&dir.path().join("c.txt"))]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains(".mid"), "{}", stderr(&o));

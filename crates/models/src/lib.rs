@@ -7,7 +7,8 @@
 //! [`layers`].
 //!
 //! Backends are chosen at run time ([`device`]): burn's `flex` CPU backend
-//! always, `cuda` when the crate is built with the `cuda` feature.
+//! always, `cuda` or `vulkan` (a GPU through wgpu) when the crate is built
+//! with the feature of that name.
 
 pub mod coconet;
 pub mod deepbach;
@@ -29,10 +30,12 @@ pub use burn;
 pub enum ModelError {
     #[error("bad model config: `{field}`: {why}")]
     Config { field: &'static str, why: String },
-    #[error("unknown device `{0}` (expected `cpu` or `cuda`)")]
+    #[error("unknown device `{0}` (expected `cpu`, `cuda` or `vulkan`)")]
     UnknownDevice(String),
-    #[error("device `cuda` needs fugue built with `--features cuda`")]
-    CudaNotBuilt,
+    #[error("device `{0}` needs fugue built with `--features fugue-models/{0}`")]
+    GpuNotBuilt(&'static str),
+    #[error("device `{0}`: no usable GPU (burn could not start one: no driver, or no {0} loader)")]
+    GpuUnavailable(&'static str),
     #[error("weights: {0}")]
     Weights(String),
 }
@@ -42,12 +45,31 @@ pub fn device(name: &str, autodiff: bool) -> Result<Device, ModelError> {
     let device = match name {
         "cpu" | "flex" => Device::flex(),
         #[cfg(feature = "cuda")]
-        "cuda" => Device::cuda(0usize),
+        "cuda" => started(Device::cuda(0usize), "cuda")?,
         #[cfg(not(feature = "cuda"))]
-        "cuda" => return Err(ModelError::CudaNotBuilt),
+        "cuda" => return Err(ModelError::GpuNotBuilt("cuda")),
+        #[cfg(feature = "vulkan")]
+        "vulkan" => started(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice), "vulkan")?,
+        #[cfg(not(feature = "vulkan"))]
+        "vulkan" => return Err(ModelError::GpuNotBuilt("vulkan")),
         other => return Err(ModelError::UnknownDevice(other.to_string())),
     };
     Ok(if autodiff { device.autodiff() } else { device })
+}
+
+/// `device` once a one-element tensor has made the round trip to it.
+///
+/// Why: burn brings a GPU up lazily, at the first tensor, and where none
+/// can start (no driver, no Vulkan loader) its runtime thread panics and
+/// the caller's thread with it, mid-command. Starting it here turns that
+/// into an error before any work is done or any file written.
+#[cfg(any(feature = "cuda", feature = "vulkan"))]
+fn started(device: Device, name: &'static str) -> Result<Device, ModelError> {
+    let probe = device.clone();
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        Tensor::<1>::zeros([1], &probe).into_data()
+    }));
+    read.map(|_| device).map_err(|_| ModelError::GpuUnavailable(name))
 }
 
 /// Runs `work` on a thread of rayon's global pool and returns its result.
@@ -184,5 +206,30 @@ mod pool_tests {
         assert!(index.is_some(), "the work ran outside the pool");
         assert_ne!(inside, outside);
         assert_eq!(sum, 55);
+    }
+}
+
+#[cfg(test)]
+mod device_tests {
+    use super::{device, ModelError};
+
+    #[test]
+    fn device_names_pick_a_backend_or_say_what_is_missing() {
+        assert!(device("cpu", false).is_ok_and(|d| !d.is_autodiff()));
+        assert!(device("flex", true).is_ok_and(|d| d.is_autodiff()));
+        let unknown = device("tpu", false).map(|_| ()).unwrap_err();
+        assert!(matches!(&unknown, ModelError::UnknownDevice(n) if n == "tpu"));
+        assert!(unknown.to_string().contains("`cpu`, `cuda` or `vulkan`"));
+        #[cfg(not(feature = "vulkan"))]
+        {
+            let e = device("vulkan", false).map(|_| ()).unwrap_err();
+            assert!(matches!(e, ModelError::GpuNotBuilt("vulkan")));
+            assert!(e.to_string().contains("--features fugue-models/vulkan"), "{e}");
+        }
+        #[cfg(not(feature = "cuda"))]
+        assert!(matches!(
+            device("cuda", true).map(|_| ()),
+            Err(ModelError::GpuNotBuilt("cuda"))
+        ));
     }
 }

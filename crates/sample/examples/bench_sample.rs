@@ -1,13 +1,13 @@
 //! Sampling speed with the KV cache, for `bench/train_speed.py`.
 //!
 //! ```sh
-//! cargo run --release -p fugue-sample --example bench_sample -- 512
+//! cargo run --release -p fugue-sample --example bench_sample -- 512 [cpu|cuda|vulkan]
 //! ```
 //! A 4-layer Transformer (vocab 310, d 256, 8 heads, FFN 1024), untrained
 //! weights, one sequence of N tokens from a start token through
 //! [`fugue_sample::generate`] (temperature 1, full distribution), best of
 //! three runs; with absolute positions and with relative attention.
-//! Prints `{"tokens", "vanilla_tok_s", "relative_tok_s"}`.
+//! Prints `{"tokens", "device", "vanilla_tok_s", "relative_tok_s"}`.
 
 /// The `fugue` binary's allocator, so the figures are the binary's.
 #[global_allocator]
@@ -19,7 +19,8 @@ use fugue_sample::{generate, SamplingConfig};
 
 fn main() {
     let tokens: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(512);
-    let dev = device("cpu", false).unwrap_or_else(|e| panic!("{e}"));
+    let on = std::env::args().nth(2).unwrap_or_else(|| "cpu".into());
+    let dev = device(&on, false).unwrap_or_else(|e| panic!("{e}"));
     let mut rates = Vec::new();
     for relative in [false, true] {
         dev.seed(0);
@@ -50,6 +51,6 @@ fn main() {
     }
     println!(
         "{}",
-        serde_json::json!({"tokens": tokens, "vanilla_tok_s": rates[0], "relative_tok_s": rates[1]})
+        serde_json::json!({"tokens": tokens, "device": on, "vanilla_tok_s": rates[0], "relative_tok_s": rates[1]})
     );
 }

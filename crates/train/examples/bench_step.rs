@@ -1,7 +1,7 @@
 //! Training-step time of fugue's models, for `bench/train_speed.py`.
 //!
 //! ```sh
-//! cargo run --release -p fugue-train --example bench_step -- lstm 20
+//! cargo run --release -p fugue-train --example bench_step -- lstm 20 [cpu|cuda|vulkan]
 //! ```
 //! One step = a batch drawn by `TokenTask`, forward, cross-entropy,
 //! backward, gradient clipping and an AdamW update: exactly the trainer's
@@ -11,8 +11,10 @@
 //! (Music Transformer with relative attention, or `vanilla-transformer`
 //! with absolute positions); `rnn-nade`: the default RNN-NADE recipe's
 //! model (LSTM 3 × 128, dropout 0.5, NADE 88 × 128) on batches of 16 crops
-//! of 100 frames, random four-note chords. Prints `{"model", "median_ms",
-//! "steps"}`.
+//! of 100 frames, random four-note chords. Prints `{"model", "device",
+//! "median_ms", "steps"}`. On a GPU (`cuda` or `vulkan`,
+//! a build with `--features fugue-models/<that>`) each step ends with a
+//! device sync, so its time is the GPU's work and not only the launches.
 
 /// The `fugue` binary's allocator, so the figures are the binary's.
 #[global_allocator]
@@ -62,6 +64,7 @@ fn time_steps<M: Module + Clone, T: Task<M>>(mut model: M, task: &T, steps: usiz
         grads.accumulate(&model, GradientsParams::from_grads(mean.backward(), &model));
         grads.clip_norm(1.0);
         model = opt.step(model, grads, 1e-3);
+        device.sync().unwrap_or_else(|e| panic!("device sync: {e:?}"));
         if i >= 3 {
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
@@ -74,7 +77,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "lstm".into());
     let steps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(20);
-    let dev = device("cpu", true).unwrap_or_else(|e| panic!("{e}"));
+    let on = args.next().unwrap_or_else(|| "cpu".into());
+    let dev = device(&on, true).unwrap_or_else(|e| panic!("{e}"));
     dev.seed(0);
     let run = || match which.as_str() {
         "lstm" | "gru" => {
@@ -116,6 +120,6 @@ fn main() {
     times.sort_by(f64::total_cmp);
     println!(
         "{}",
-        serde_json::json!({"model": which, "median_ms": times[times.len() / 2], "steps": times.len()})
+        serde_json::json!({"model": which, "device": on, "median_ms": times[times.len() / 2], "steps": times.len()})
     );
 }
