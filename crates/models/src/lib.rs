@@ -34,8 +34,8 @@ pub enum ModelError {
     UnknownDevice(String),
     #[error("device `{0}` needs fugue built with `--features fugue-models/{0}`")]
     GpuNotBuilt(&'static str),
-    #[error("device `{0}`: no usable GPU (burn could not start one: no driver, or no {0} loader)")]
-    GpuUnavailable(&'static str),
+    #[error("device `{device}`: no usable GPU (is its driver and the {device} loader installed?): {why}")]
+    GpuUnavailable { device: &'static str, why: String },
     #[error("weights: {0}")]
     Weights(String),
 }
@@ -62,14 +62,36 @@ pub fn device(name: &str, autodiff: bool) -> Result<Device, ModelError> {
 /// Why: burn brings a GPU up lazily, at the first tensor, and where none
 /// can start (no driver, no Vulkan loader) its runtime thread panics and
 /// the caller's thread with it, mid-command. Starting it here turns that
-/// into an error before any work is done or any file written.
+/// into an error before any work is done or any file written. The panic
+/// hook is swapped out meanwhile so that the first panic's message becomes
+/// the error's reason instead of two backtraces on stderr.
 #[cfg(any(feature = "cuda", feature = "vulkan"))]
 fn started(device: Device, name: &'static str) -> Result<Device, ModelError> {
+    use std::sync::{Arc, Mutex};
+    let why = Arc::new(Mutex::new(None::<String>));
+    let first = Arc::clone(&why);
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the GPU runtime panicked".into());
+        first.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(text);
+    }));
     let probe = device.clone();
     let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         Tensor::<1>::zeros([1], &probe).into_data()
     }));
-    read.map(|_| device).map_err(|_| ModelError::GpuUnavailable(name))
+    std::panic::set_hook(hook);
+    match read {
+        Ok(_) => Ok(device),
+        Err(_) => Err(ModelError::GpuUnavailable {
+            device: name,
+            why: why.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default(),
+        }),
+    }
 }
 
 /// Runs `work` on a thread of rayon's global pool and returns its result.
