@@ -34,7 +34,7 @@ pub enum ModelError {
     UnknownDevice(String),
     #[error("device `{0}` needs fugue built with `--features fugue-models/{0}`")]
     GpuNotBuilt(&'static str),
-    #[error("device `{device}`: no usable GPU (is its driver and the {device} loader installed?): {why}")]
+    #[error("device `{device}`: no usable GPU (no driver, or for `vulkan` no Vulkan loader?): {why}")]
     GpuUnavailable { device: &'static str, why: String },
     #[error("weights: {0}")]
     Weights(String),
