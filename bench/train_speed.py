@@ -34,12 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 BIN_DIR = ROOT / "target" / "release" / "examples"
-DEVICE = "cpu"  # fugue's --device
-TORCH = "cpu"  # PyTorch's: cuda for any GPU device
+TORCH = "cpu"  # PyTorch's device: cuda whenever fugue's --device is a GPU
 
 
 def sync(torch):
-    if DEVICE != "cpu":
+    if TORCH == "cuda":
         torch.cuda.synchronize()
 
 
@@ -191,15 +190,15 @@ def torch_sample_tok_s(torch, model, tokens):
 
 
 def main():
-    global DEVICE, TORCH, BIN_DIR
+    global TORCH, BIN_DIR
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", choices=["cpu", "cuda", "vulkan"], default="cpu")
     ap.add_argument("--bin-dir", default=str(BIN_DIR))
     a = ap.parse_args()
-    DEVICE, BIN_DIR = a.device, a.bin_dir
-    TORCH = "cpu" if DEVICE == "cpu" else "cuda"
+    BIN_DIR = a.bin_dir
+    TORCH = "cpu" if a.device == "cpu" else "cuda"
     import torch
 
     torch.set_num_threads(a.threads)
