@@ -54,6 +54,8 @@ pub fn load_model(name: &str, checkpoint: &str, device: &Device) -> Result<(Reci
             AnyModel::DeepBach(m) => AnyModel::DeepBach(weights_from_bytes(m, bytes)?),
             AnyModel::TonicNet(m) => AnyModel::TonicNet(weights_from_bytes(m, bytes)?),
             AnyModel::Harmonet(m) => AnyModel::Harmonet(weights_from_bytes(m, bytes)?),
+            AnyModel::Todd(m) => AnyModel::Todd(weights_from_bytes(m, bytes)?),
+            AnyModel::BachProp(m) => AnyModel::BachProp(weights_from_bytes(m, bytes)?),
         };
         return Ok((recipe, model));
     }

@@ -262,6 +262,11 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         (AnyModel::Lstm(m), Encoding::BachBot { standardize_key, .. }) => {
             crate::bachbot::generate(m, *standardize_key, &a, seed, &device)?
         }
+        (AnyModel::BachProp(m), Encoding::BachProp { vocab: Some(vocab) }) => {
+            crate::bachprop::generate(m, vocab, &a, seed, &device)?
+        }
+        (AnyModel::Lstm(m), Encoding::Melody(config)) => crate::melody::generate(m, config, &a, seed, &device)?,
+        (AnyModel::Todd(m), Encoding::Melody(config)) => crate::melody::generate(m, config, &a, seed, &device)?,
         (AnyModel::Lstm(m), Encoding::Performance(enc)) => crate::performance::generate(m, enc, &a, seed, &device)?,
         (AnyModel::Transformer(m), Encoding::Performance(enc)) => {
             crate::performance::generate(m, enc, &a, seed, &device)?

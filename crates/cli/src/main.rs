@@ -5,6 +5,7 @@
 //! `fugue info x.mid | head`) ends quietly.
 
 mod bachbot;
+mod bachprop;
 mod chorale;
 mod cmd;
 mod data;
@@ -13,6 +14,7 @@ mod embedded;
 mod fixtures;
 mod generate;
 mod harmonet;
+mod melody;
 mod metrics;
 mod output;
 mod performance;

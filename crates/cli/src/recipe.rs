@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use fugue_data::{Content, Dataset, DatasetRef, LoadOptions, Split};
+use fugue_models::bachprop::{BachProp, BachPropConfig};
 use fugue_models::burn::tensor::Device;
 use fugue_models::coconet::{Coconet, CoconetConfig};
 use fugue_models::deepbach::{DeepBach, DeepBachConfig};
@@ -15,6 +16,7 @@ use fugue_models::harmonet::{Harmonet, HarmonetConfig};
 use fugue_models::lstm::{Cell, LstmLm, LstmLmConfig};
 use fugue_models::music_transformer::{MusicTransformer, MusicTransformerConfig};
 use fugue_models::rnn_nade::{RnnNade, RnnNadeConfig, RnnRbm, RnnRbmConfig};
+use fugue_models::todd::{Todd, ToddConfig};
 use fugue_models::tonicnet::{TonicNet, TonicNetConfig};
 use fugue_score::{Score, Tick};
 use fugue_tokens::{serialized_satb, Tokenizer};
@@ -39,6 +41,9 @@ pub enum ModelSpec {
     TonicNet(TonicNetConfig),
     #[serde(rename = "harmonet")]
     Harmonet(HarmonetConfig),
+    Todd(ToddConfig),
+    #[serde(rename = "bachprop")]
+    BachProp(BachPropConfig),
 }
 
 /// How pieces become model inputs.
@@ -95,6 +100,17 @@ pub enum Encoding {
     /// pre-expanded by time stretch and transposition (see
     /// [`crate::performance`]).
     Performance(PerformanceEncoding),
+    /// Monophonic melody events on 16ths (`fugue-tokens`' `melody`:
+    /// Magenta's Melody RNN encoding), one sequence per tune of a dataset
+    /// of scores (`nottingham-abc`); see [`crate::melody`].
+    Melody(fugue_tokens::melody::MelodyConfig),
+    /// BachProp's notes (dT, T, P; `fugue-tokens`' `bachprop`), every part
+    /// merged. `vocab` is filled in from the dataset when the run starts
+    /// (see [`crate::bachprop`]).
+    #[serde(rename = "bachprop")]
+    BachProp {
+        vocab: Option<fugue_tokens::bachprop::BachPropVocab>,
+    },
 }
 
 /// serde's default for a flag that is on unless said otherwise.
@@ -149,6 +165,8 @@ pub const MODEL_NAMES: &[&str] = &[
     "deepbach",
     "tonicnet",
     "harmonet",
+    "todd",
+    "bachprop",
 ];
 
 /// RNN-RBM's default updates, one 100-frame chunk each: the tutorial's 200
@@ -189,6 +207,12 @@ const PERFORMANCE_RNN_STEPS: u64 = 1000;
 /// updates are 16 M events, about 1.9 passes over `piano`'s augmented
 /// training events.
 const PIANO_TRANSFORMER_STEPS: u64 = 2000;
+
+/// Melody RNN's updates by default (see the recipe).
+const MELODY_STEPS: u64 = 3000;
+
+/// Todd's updates by default: about 4 minutes on two free cores.
+const TODD_STEPS: u64 = 10_000;
 
 /// Whether `--data` names piano performances: the `piano` set, or any
 /// folder of MIDI files that is not a known dataset (a MAESTRO copy, with
@@ -347,10 +371,77 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
                 train,
             }
         }
+        // Magenta's Melody RNN, `basic_rnn` (2 × 128 LSTM, dropout 0.5, a
+        // one-hot-wide input, Adam at 1e-3, clip 5), on the Nottingham
+        // tunes' melodies as its events (C major, 48..84). Magenta trains
+        // batches of 128 whole melodies of up to 512 steps; fugue draws
+        // 64 windows of 256 steps (four bars of 4/4 is 64), evaluates
+        // whole tunes, and keeps the best of 3,000 updates.
+        "lstm" | "gru" if data == "nottingham-abc" => {
+            let encoding = fugue_tokens::melody::MelodyConfig::default();
+            let vocab = fugue_tokens::melody::Melody::new(encoding.clone())?.vocab().len();
+            let config = LstmLmConfig {
+                cell: if model == "gru" { Cell::Gru } else { Cell::Lstm },
+                ..LstmLmConfig::melody_rnn(vocab)
+            };
+            let mut train = default_train(MELODY_STEPS, 1e-3, 5.0);
+            train.eval_every = 250;
+            train.checkpoint_every = 250;
+            train.patience = Some(4);
+            Recipe {
+                model: ModelSpec::Lstm(config),
+                data: melody_data(data, encoding),
+                train,
+            }
+        }
+        // Todd's 1989 network (decaying context of the melody so far, one
+        // logistic hidden layer of 128, decay 0.5; `fugue_models::todd`) on
+        // the same events. Todd trained by plain backpropagation; fugue
+        // uses Adam at 3e-3 with warmup and cosine decay over 10,000
+        // updates, clip 5 (validation still fell slowly at the end). Decay
+        // 0.5 validated best of 0.3, 0.5, 0.7, 0.9 (docs/RESULTS.md).
+        "todd" if data == "nottingham-abc" => {
+            let encoding = fugue_tokens::melody::MelodyConfig::default();
+            let vocab = fugue_tokens::melody::Melody::new(encoding.clone())?.vocab().len();
+            let mut train = cosine_train(TODD_STEPS, 3e-3, 100, 5.0);
+            train.eval_every = 500;
+            train.checkpoint_every = 500;
+            train.patience = None;
+            Recipe {
+                model: ModelSpec::Todd(ToddConfig::melody(vocab)),
+                data: melody_data(data, encoding),
+                train,
+            }
+        }
+        // BachProp's network (four GRUs of 128, three heads) and training:
+        // Adam at 1e-3, loss weights 0.1 / 0.3 / 0.6, batches of 32 windows
+        // of 128 notes, each transposed at random within the pitch range,
+        // the best validation checkpoint kept (BachProp: up to 500 epochs
+        // with the best kept; here 6,000 updates, about 280 epochs of
+        // `bach-chorales`' training notes, with an early stop). No gradient
+        // clipping in BachProp; clip 5 here guards the first updates. The
+        // vocabulary sizes are the data's, filled in when the run starts.
+        "bachprop" if matches!(data, "bach-chorales" | "jsb-16th" | "nottingham-abc" | "js-fakes") => {
+            let mut train = default_train(6000, 1e-3, 5.0);
+            train.eval_every = 250;
+            train.checkpoint_every = 250;
+            train.patience = Some(6);
+            Recipe {
+                model: ModelSpec::BachProp(BachPropConfig::paper([0, 0, 0])),
+                data: DataSpec {
+                    name: data.into(),
+                    encoding: Encoding::BachProp { vocab: None },
+                    batch_size: 32,
+                    seq_len: 128,
+                    eval_batches: None,
+                },
+                train,
+            }
+        }
         // A token LSTM/GRU language model on the serialized SATB tokens, at
         // BachBot's size (3 × 256). Not BachBot or Performance RNN
-        // themselves (their arms read `bach-chorales` and piano
-        // performances); Melody RNN's encoding is not wired yet.
+        // themselves (their arms read `bach-chorales`, piano performances
+        // and `nottingham-abc`).
         "lstm" | "gru" if token_data => {
             let config = LstmLmConfig {
                 cell: if model == "gru" { Cell::Gru } else { Cell::Lstm },
@@ -517,11 +608,23 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         }
         m if !MODEL_NAMES.contains(&m) => bail!("unknown model `{m}` (known: {})", MODEL_NAMES.join(", ")),
         m => bail!(
-            "model `{m}` does not train on `{data}`: token models, coconet, deepbach, tonicnet and harmonet read `jsb-16th`, lstm and gru (BachBot) and deepbach also `bach-chorales`, token models also `piano` or a MIDI folder (performance events), rnn-nade and rnn-rbm read {}",
+            "model `{m}` does not train on `{data}`: token models, coconet, deepbach, tonicnet and harmonet read `jsb-16th`, lstm and gru (BachBot) and deepbach also `bach-chorales`, token models also `piano` or a MIDI folder (performance events), lstm, gru (Melody RNN) and todd read `nottingham-abc`, bachprop reads bach-chorales, jsb-16th, nottingham-abc and js-fakes, rnn-nade and rnn-rbm read {}",
             BOULANGER.join(", ")
         ),
     };
     Ok(recipe)
+}
+
+/// A set of tunes as melody-event windows: batches of 64 windows of 256
+/// events, 16 validation batches between checks (all at the end).
+fn melody_data(data: &str, encoding: fugue_tokens::melody::MelodyConfig) -> DataSpec {
+    DataSpec {
+        name: data.into(),
+        encoding: Encoding::Melody(encoding),
+        batch_size: 64,
+        seq_len: 256,
+        eval_batches: Some(16),
+    }
 }
 
 /// RNN-NADE's training transposition, Magenta's `range(-4, 5)`.
@@ -591,6 +694,8 @@ pub enum AnyModel {
     DeepBach(DeepBach),
     TonicNet(TonicNet),
     Harmonet(Harmonet),
+    Todd(Todd),
+    BachProp(BachProp),
 }
 
 impl ModelSpec {
@@ -604,6 +709,8 @@ impl ModelSpec {
             ModelSpec::DeepBach(c) => AnyModel::DeepBach(c.init(device)?),
             ModelSpec::TonicNet(c) => AnyModel::TonicNet(c.init(device)?),
             ModelSpec::Harmonet(c) => AnyModel::Harmonet(c.init(device)?),
+            ModelSpec::Todd(c) => AnyModel::Todd(c.init(device)?),
+            ModelSpec::BachProp(c) => AnyModel::BachProp(c.init(device)?),
         })
     }
 }
@@ -616,6 +723,7 @@ pub enum AnyTask {
     DeepBach(DeepBachTask),
     TonicNet(TonicNetTask),
     Harmonet(HarmonetTask),
+    BachProp(fugue_train::BachPropTask, fugue_tokens::bachprop::BachPropVocab),
 }
 
 /// The pieces of one split as the model family reads them.
@@ -635,6 +743,17 @@ impl DataSpec {
             Encoding::Performance(enc) => Ok(AnyTask::Tokens(crate::performance::load_task(
                 &dataset,
                 enc,
+                self.batch_size,
+                self.seq_len,
+            )?)),
+            Encoding::BachProp { vocab } => {
+                let (task, vocab) =
+                    crate::bachprop::load_task(&dataset, vocab.as_ref(), self.batch_size, self.seq_len)?;
+                Ok(AnyTask::BachProp(task, vocab))
+            }
+            Encoding::Melody(config) => Ok(AnyTask::Tokens(crate::melody::load_task(
+                &dataset,
+                config,
                 self.batch_size,
                 self.seq_len,
             )?)),
@@ -790,6 +909,7 @@ pub fn check_vocab(model: &ModelSpec, task: &AnyTask) -> Result<()> {
     let vocab = match model {
         ModelSpec::MusicTransformer(c) => c.vocab_size,
         ModelSpec::Lstm(c) => c.vocab_size,
+        ModelSpec::Todd(c) => c.vocab_size,
         _ => return Ok(()),
     };
     let AnyTask::Tokens(t) = task else {
@@ -824,8 +944,13 @@ pub fn tokens_to_score(encoding: &Encoding, ids: &[u32]) -> Result<Score<Tick>> 
             Ok(tn.decode_grid(&tokens)?.to_score())
         }
         Encoding::BachBot { .. } => crate::bachbot::decode(ids),
+        Encoding::Melody(config) => crate::melody::decode(config, ids),
         Encoding::Performance(enc) => crate::performance::decode(enc, ids),
-        Encoding::PianoRoll { .. } | Encoding::CoconetRoll { .. } | Encoding::DeepBach { .. } | Encoding::Harmonet => {
+        Encoding::PianoRoll { .. }
+        | Encoding::CoconetRoll { .. }
+        | Encoding::DeepBach { .. }
+        | Encoding::Harmonet
+        | Encoding::BachProp { .. } => {
             bail!("a piano-roll model does not produce tokens")
         }
     }

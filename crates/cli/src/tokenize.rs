@@ -18,6 +18,7 @@ use fugue_score::midi::{read_midi_file, write_midi, MidiFormat, ReadOptions};
 use fugue_tokens::bachbot::{BachBot, BachBotConfig};
 use fugue_tokens::beat_grid::BeatConfig;
 use fugue_tokens::cp_word::CpWord;
+use fugue_tokens::melody::{Melody, MelodyConfig};
 use fugue_tokens::midi_like::MidiLike;
 use fugue_tokens::mmm::{Mmm, MmmConfig};
 use fugue_tokens::octuple::Octuple;
@@ -57,6 +58,9 @@ pub enum Scheme {
     Bachbot,
     /// TonicNet's chord + S, B, A, T steps (Peracha 2019); needs 4 tracks S, A, T, B.
     Tonicnet,
+    /// Monophonic melody events on 16ths (Magenta's Melody RNN): the
+    /// first track that is not chord symbols.
+    Melody,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -230,6 +234,13 @@ fn from_value(
             let (c, v) = parse::<TonicNetConfig>(value, name)?;
             (
                 Box::new(TonicNet::new(c).with_context(|| format!("{name}: invalid config"))?),
+                v,
+            )
+        }
+        Scheme::Melody => {
+            let (c, v) = parse::<MelodyConfig>(value, name)?;
+            (
+                Box::new(Melody::new(c).with_context(|| format!("{name}: invalid config"))?),
                 v,
             )
         }

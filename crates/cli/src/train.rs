@@ -16,10 +16,10 @@ use crate::recipe::{data_root, default_recipe, merge_json, AnyModel, AnyTask, Mo
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade, rnn-rbm, coconet, deepbach, tonicnet, harmonet.
+    /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade, rnn-rbm, coconet, deepbach, tonicnet, harmonet, todd, bachprop.
     #[arg(long)]
     pub model: String,
-    /// The dataset: jsb-16th (token models, coconet, deepbach, tonicnet, harmonet); bach-chorales (lstm, gru: BachBot); piano or a folder of MIDI files (lstm, gru: Performance RNN; music-transformer); jsb, nottingham, musedata, piano-midi (rnn-nade, rnn-rbm).
+    /// The dataset: jsb-16th (token models, coconet, deepbach, tonicnet, harmonet); bach-chorales (lstm, gru: BachBot); nottingham-abc (lstm, gru: Melody RNN; todd); bachprop reads bach-chorales, jsb-16th, nottingham-abc, js-fakes; piano or a folder of MIDI files (lstm, gru: Performance RNN; music-transformer); jsb, nottingham, musedata, piano-midi (rnn-nade, rnn-rbm).
     #[arg(long)]
     pub data: String,
     /// JSON merged over the default recipe (keys `model.config`, `data`, `train`).
@@ -164,6 +164,18 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         changed = recipe.data.encoding != encoding;
         recipe.data.encoding = encoding;
     }
+    // A BachProp run records the vocabularies its ids index, and its
+    // network is sized by them.
+    if let crate::recipe::AnyTask::BachProp(_, vocab) = &task {
+        let encoding = crate::recipe::Encoding::BachProp {
+            vocab: Some(vocab.clone()),
+        };
+        changed |= recipe.data.encoding != encoding;
+        recipe.data.encoding = encoding;
+        if let crate::recipe::ModelSpec::BachProp(c) = &mut recipe.model {
+            c.sizes = vocab.sizes();
+        }
+    }
     if !a.resume {
         if a.force {
             for name in [
@@ -233,6 +245,12 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
         (AnyModel::Lstm(m), AnyTask::Tokens(task)) => {
             fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
         }
+        (AnyModel::Todd(m), AnyTask::Tokens(task)) => {
+            fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
+        }
+        (AnyModel::BachProp(m), AnyTask::BachProp(task, _)) => {
+            fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
+        }
         (AnyModel::Nade(m), AnyTask::Frames(task)) => {
             fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
         }
@@ -292,6 +310,8 @@ pub fn load_run(run: &Path, which: &str, device: &Device) -> Result<(Recipe, Any
         AnyModel::DeepBach(m) => AnyModel::DeepBach(checkpoint::load_model(&dir, m)?),
         AnyModel::TonicNet(m) => AnyModel::TonicNet(checkpoint::load_model(&dir, m)?),
         AnyModel::Harmonet(m) => AnyModel::Harmonet(checkpoint::load_model(&dir, m)?),
+        AnyModel::Todd(m) => AnyModel::Todd(checkpoint::load_model(&dir, m)?),
+        AnyModel::BachProp(m) => AnyModel::BachProp(checkpoint::load_model(&dir, m)?),
     };
     Ok((recipe, model))
 }
@@ -347,6 +367,8 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
     let (value, units, unit) = match (&model, &task, &recipe.model) {
         (AnyModel::Transformer(m), AnyTask::Tokens(t), _) => nll(m, t, split, &device),
         (AnyModel::Lstm(m), AnyTask::Tokens(t), _) => nll(m, t, split, &device),
+        (AnyModel::Todd(m), AnyTask::Tokens(t), _) => nll(m, t, split, &device),
+        (AnyModel::BachProp(m), AnyTask::BachProp(t, _), _) => nll(m, t, split, &device),
         (AnyModel::Nade(m), AnyTask::Frames(t), _) => nll(m, t, split, &device),
         (AnyModel::Rbm(m), AnyTask::Frames(t), _) => nll(m, t, split, &device),
         (AnyModel::Coconet(m), AnyTask::Coconet(t), _) if a.orderless => {

@@ -156,3 +156,64 @@ fn train_eval_and_generate_bachbot_on_musicxml_chorales() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read(&out).unwrap(), first);
 }
+
+/// BachProp on the same fake chorales: the run records the corpus's
+/// vocabularies and sizes its network by them; eval is in nats per note;
+/// sampling is one merged track, the same for the same seed.
+#[test]
+fn train_eval_and_generate_bachprop_on_musicxml_chorales() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_data_root(dir.path());
+    let cfg = dir.path().join("bp.json");
+    std::fs::write(
+        &cfg,
+        r#"{"model": {"config": {"hidden": 8}},
+            "data": {"batch_size": 4, "seq_len": 16},
+            "train": {"eval_every": 10, "checkpoint_every": 10, "patience": null}}"#,
+    )
+    .unwrap();
+    let run = dir.path().join("bp");
+    let o = train_small("bachprop", "bach-chorales", &cfg, &root, &run, "20");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("as BachProp notes: "), "{}", stderr(&o));
+    let recipe: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    let vocab = &recipe["data"]["encoding"]["vocab"];
+    // Quarter notes only, struck together or a quarter apart.
+    assert_eq!(vocab["dt"], serde_json::json!([0, 48]), "{vocab}");
+    assert_eq!(vocab["t"], serde_json::json!([48]), "{vocab}");
+    let pitches = vocab["high"].as_u64().unwrap() - vocab["low"].as_u64().unwrap() + 1;
+    assert_eq!(
+        recipe["model"]["config"]["sizes"],
+        serde_json::json!([3, 2, pitches + 1])
+    );
+
+    let o = fugue(&["eval", &s(&run), "--split", "test", "--data-root", &s(&root), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["unit"], "nats/note");
+    let nll = v["nll"].as_f64().unwrap();
+    // Below a uniform guess over every (dT, T, P).
+    assert!(nll > 0.0 && nll < (3.0 * 2.0 * (pitches + 1) as f64).ln(), "{nll}");
+
+    let out = dir.path().join("bp.mid");
+    let generate = |force: bool| {
+        let mut args = vec!["generate", "--model"];
+        let (r, o) = (s(&run), s(&out));
+        args.extend([r.as_str(), "-o", o.as_str(), "--tokens", "12", "--seed", "9"]);
+        if force {
+            args.push("--force");
+        }
+        fugue(&args)
+    };
+    let o = generate(false);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = std::fs::read(&out).unwrap();
+    let o = generate(true);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), first);
+    let o = fugue(&["info", &s(&out), "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(info["tracks"].as_array().unwrap().len(), 1, "{info}");
+    assert!(info["notes"].as_u64().unwrap() <= 12, "{info}");
+}

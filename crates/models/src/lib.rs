@@ -10,6 +10,7 @@
 //! always, `cuda` or `vulkan` (a GPU through wgpu) when the crate is built
 //! with the feature of that name.
 
+pub mod bachprop;
 pub mod coconet;
 pub mod deepbach;
 pub mod harmonet;
@@ -17,6 +18,7 @@ pub mod layers;
 pub mod lstm;
 pub mod music_transformer;
 pub mod rnn_nade;
+pub mod todd;
 pub mod tonicnet;
 
 use burn::module::Module;

@@ -30,6 +30,10 @@
 //! - [`bachbot`]: BachBot's serialized frames (Liang et al. 2017).
 //! - [`tonicnet`]: TonicNet's chord + S, B, A, T steps and its Z feature
 //!   (Peracha 2019).
+//! - [`bachprop`]: BachProp's notes as (dT, T, P) on a normalised rhythm
+//!   grid, with a corpus's vocabularies (Colombo et al. 2019).
+//! - [`melody`]: monophonic melody events, one per 16th (Magenta's Melody
+//!   RNN and the Note-RNN of RL-Tuner; also what fugue's Todd network reads).
 //!
 //! [`subword`] learns BPE or Unigram vocabularies over any scheme's tokens.
 //!
@@ -37,6 +41,7 @@
 #![warn(missing_docs)]
 
 pub mod bachbot;
+pub mod bachprop;
 pub mod beat_grid;
 pub mod chorale;
 pub mod chord_skeleton;
@@ -47,6 +52,7 @@ pub mod error;
 pub mod events;
 pub mod grammar;
 pub mod harmonet;
+pub mod melody;
 pub mod midi_like;
 pub mod mmm;
 pub mod octuple;

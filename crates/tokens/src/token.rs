@@ -142,6 +142,10 @@ pub enum Token {
     FillBarStart,
     /// MMM: the content of a masked bar ends (`FillBar_End`).
     FillBarEnd,
+    /// Melody events (Magenta's Melody RNN): the sounding note stops and
+    /// silence begins (`NOTE_OFF`, Magenta's −1). Its NO_EVENT (−2) is
+    /// [`Token::Hold`], a note is [`Token::VoicePitch`].
+    MelodyOff,
 }
 
 /// The kind of a token, for grammars and per-type statistics.
@@ -258,6 +262,7 @@ impl Token {
             Token::InfillBar => TokenType::InfillBar,
             Token::FillBarStart => TokenType::FillBarStart,
             Token::FillBarEnd => TokenType::FillBarEnd,
+            Token::MelodyOff => TokenType::NoteOff,
         }
     }
 }
@@ -306,6 +311,7 @@ impl fmt::Display for Token {
             Token::InfillBar => f.write_str("Infill_Bar"),
             Token::FillBarStart => f.write_str("FillBar_Start"),
             Token::FillBarEnd => f.write_str("FillBar_End"),
+            Token::MelodyOff => f.write_str("NOTE_OFF"),
         }
     }
 }
@@ -338,6 +344,7 @@ impl FromStr for Token {
             "(.)" => return Ok(Token::Fermata),
             "end" => return Ok(Token::TnEnd),
             "Rest" => return Ok(Token::TnRest),
+            "NOTE_OFF" => return Ok(Token::MelodyOff),
             _ => {}
         }
         if s.bytes().all(|b| b.is_ascii_digit()) {
@@ -455,6 +462,7 @@ mod tests {
             Token::InfillBar,
             Token::FillBarStart,
             Token::FillBarEnd,
+            Token::MelodyOff,
         ] {
             let text = t.to_string();
             assert_eq!(text.parse::<Token>().unwrap(), t, "{text}");

@@ -8,6 +8,7 @@
 
 pub mod ais;
 pub mod allocator;
+pub mod bachprop;
 pub mod checkpoint;
 pub mod deepbach;
 pub mod harmonet;
@@ -21,6 +22,7 @@ pub mod trainer;
 use std::path::PathBuf;
 
 pub use ais::AisConfig;
+pub use bachprop::{BachPropBatch, BachPropTask};
 pub use deepbach::{voice_scores, DeepBachPiece, DeepBachTask, TokenLayout, VoiceScores};
 pub use harmonet::{harmony_scores, Beats, HarmonetTask, HarmonyScores};
 pub use optim::{Optimizer, OptimizerConfig};

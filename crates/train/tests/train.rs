@@ -5,11 +5,13 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
+use fugue_models::bachprop::BachPropConfig;
 use fugue_models::lstm::{Cell, LstmLmConfig};
 use fugue_models::music_transformer::MusicTransformerConfig;
 use fugue_models::rnn_nade::{RnnNadeConfig, RnnRbmConfig};
+use fugue_models::todd::ToddConfig;
 use fugue_models::weights_to_bytes;
-use fugue_train::{train, FrameTask, OptimizerConfig, Schedule, Task, TokenTask, TrainConfig};
+use fugue_train::{train, BachPropTask, FrameTask, OptimizerConfig, Schedule, Task, TokenTask, TrainConfig};
 
 /// Every weight's values by name (the safetensors header may carry ids).
 fn weight_values<M: Module>(model: &M) -> Vec<(String, Vec<u8>)> {
@@ -126,6 +128,15 @@ fn every_parameter_gets_a_gradient() {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_all_learn(&lm, &task, "lstm");
     }
+    let todd = ToddConfig::tiny(12).init(&d).unwrap_or_else(|e| panic!("{e}"));
+    assert_all_learn(&todd, &task, "todd");
+    // BachProp: all four GRUs and all three heads learn from the joint loss.
+    let notes: Vec<[u32; 3]> = (0..12).map(|i| [i % 3, (i * 2) % 4, (i * 5) % 6]).collect();
+    let bp_task = BachPropTask::new(vec![notes.clone()], vec![notes], vec![], [3, 4, 6], 2, 8);
+    let bp = BachPropConfig::tiny([4, 5, 7])
+        .init(&d)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_all_learn(&bp, &bp_task, "bachprop");
     let rolls: Vec<Vec<Vec<u16>>> = (0..3)
         .map(|i| {
             (0..20)
