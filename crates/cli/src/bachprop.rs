@@ -75,17 +75,14 @@ pub fn load_task(
             .collect()
     };
     let (train, valid, test) = (ids(&splits[0])?, ids(&splits[1])?, ids(&splits[2])?);
-    let count = |s: &[Vec<[u32; 3]>]| s.iter().map(Vec::len).sum::<usize>();
     let [nd, nt, np] = vocab.sizes();
-    eprintln!(
-        "{} as BachProp notes: {}/{}/{} pieces, {}/{}/{} notes (train/valid/test); vocabularies dT {nd}, T {nt}, P {np} (symbols included)",
-        dataset.name,
-        train.len(),
-        valid.len(),
-        test.len(),
-        count(&train),
-        count(&valid),
-        count(&test),
+    crate::recipe::print_split_sizes(
+        &dataset.name,
+        "BachProp notes",
+        "pieces",
+        "notes",
+        [&train, &valid, &test],
+        &format!("; vocabularies dT {nd}, T {nt}, P {np} (symbols included)"),
     );
     if train.is_empty() {
         bail!("{}: no piece to train BachProp on", dataset.name);

@@ -55,7 +55,8 @@ pub fn load_model(name: &str, checkpoint: &str, device: &Device) -> Result<(Reci
             AnyModel::TonicNet(m) => AnyModel::TonicNet(weights_from_bytes(m, bytes)?),
             AnyModel::Harmonet(m) => AnyModel::Harmonet(weights_from_bytes(m, bytes)?),
             AnyModel::Todd(m) => AnyModel::Todd(weights_from_bytes(m, bytes)?),
-            AnyModel::BachProp(m) => AnyModel::BachProp(weights_from_bytes(m, bytes)?),
+            AnyModel::BachProp(m) => AnyModel::BachProp(Box::new(weights_from_bytes(*m, bytes)?)),
+            AnyModel::EckSchmidhuber(m) => AnyModel::EckSchmidhuber(Box::new(weights_from_bytes(*m, bytes)?)),
         };
         return Ok((recipe, model));
     }

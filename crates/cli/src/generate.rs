@@ -265,6 +265,7 @@ pub fn run(a: GenerateArgs) -> Result<()> {
         (AnyModel::BachProp(m), Encoding::BachProp { vocab: Some(vocab) }) => {
             crate::bachprop::generate(m, vocab, &a, seed, &device)?
         }
+        (AnyModel::EckSchmidhuber(m), Encoding::ChordMelody(enc)) => crate::eck::generate(m, enc, &a, seed, &device)?,
         (AnyModel::Lstm(m), Encoding::Melody(config)) => crate::melody::generate(m, config, &a, seed, &device)?,
         (AnyModel::Todd(m), Encoding::Melody(config)) => crate::melody::generate(m, config, &a, seed, &device)?,
         (AnyModel::Lstm(m), Encoding::Performance(enc)) => crate::performance::generate(m, enc, &a, seed, &device)?,

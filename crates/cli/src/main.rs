@@ -9,6 +9,7 @@ mod bachprop;
 mod chorale;
 mod cmd;
 mod data;
+mod eck;
 mod embedded;
 #[cfg(test)]
 mod fixtures;

@@ -51,16 +51,13 @@ pub fn load_task(dataset: &Dataset, config: &MelodyConfig, batch_size: usize, se
         .iter()
         .map(|&s| split_ids(dataset, s, &tok))
         .collect::<Result<Vec<_>>>()?;
-    let events = |s: &[Vec<u32>]| s.iter().map(Vec::len).sum::<usize>();
-    eprintln!(
-        "{} as melody events: {}/{}/{} tunes, {}/{}/{} events (train/valid/test)",
-        dataset.name,
-        splits[0].len(),
-        splits[1].len(),
-        splits[2].len(),
-        events(&splits[0]),
-        events(&splits[1]),
-        events(&splits[2]),
+    crate::recipe::print_split_sizes(
+        &dataset.name,
+        "melody events",
+        "tunes",
+        "events",
+        [&splits[0], &splits[1], &splits[2]],
+        "",
     );
     if splits[0].is_empty() {
         bail!("{}: no tune to train on", dataset.name);

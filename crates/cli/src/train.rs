@@ -16,10 +16,10 @@ use crate::recipe::{data_root, default_recipe, merge_json, AnyModel, AnyTask, Mo
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade, rnn-rbm, coconet, deepbach, tonicnet, harmonet, todd, bachprop.
+    /// The network: music-transformer, vanilla-transformer, lstm, gru, rnn-nade, rnn-rbm, coconet, deepbach, tonicnet, harmonet, todd, bachprop, eck-schmidhuber.
     #[arg(long)]
     pub model: String,
-    /// The dataset: jsb-16th (token models, coconet, deepbach, tonicnet, harmonet); bach-chorales (lstm, gru: BachBot); nottingham-abc (lstm, gru: Melody RNN; todd); bachprop reads bach-chorales, jsb-16th, nottingham-abc, js-fakes; piano or a folder of MIDI files (lstm, gru: Performance RNN; music-transformer); jsb, nottingham, musedata, piano-midi (rnn-nade, rnn-rbm).
+    /// The dataset: jsb-16th (token models, coconet, deepbach, tonicnet, harmonet); bach-chorales (lstm, gru: BachBot); nottingham-abc (lstm, gru: Melody RNN; todd; eck-schmidhuber); bachprop reads bach-chorales, jsb-16th, nottingham-abc, js-fakes; piano or a folder of MIDI files (lstm, gru: Performance RNN; music-transformer); jsb, nottingham, musedata, piano-midi (rnn-nade, rnn-rbm).
     #[arg(long)]
     pub data: String,
     /// JSON merged over the default recipe (keys `model.config`, `data`, `train`).
@@ -249,7 +249,17 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
         }
         (AnyModel::BachProp(m), AnyTask::BachProp(task, _)) => {
-            fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
+            fugue_train::train(*m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
+        }
+        (AnyModel::EckSchmidhuber(m), AnyTask::Frames(task)) => {
+            if m.units() != task.pitches {
+                bail!(
+                    "eck-schmidhuber: the network has {} units but the data {}",
+                    m.units(),
+                    task.pitches
+                );
+            }
+            fugue_train::train(*m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
         }
         (AnyModel::Nade(m), AnyTask::Frames(task)) => {
             fugue_train::train(m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
@@ -311,7 +321,8 @@ pub fn load_run(run: &Path, which: &str, device: &Device) -> Result<(Recipe, Any
         AnyModel::TonicNet(m) => AnyModel::TonicNet(checkpoint::load_model(&dir, m)?),
         AnyModel::Harmonet(m) => AnyModel::Harmonet(checkpoint::load_model(&dir, m)?),
         AnyModel::Todd(m) => AnyModel::Todd(checkpoint::load_model(&dir, m)?),
-        AnyModel::BachProp(m) => AnyModel::BachProp(checkpoint::load_model(&dir, m)?),
+        AnyModel::BachProp(m) => AnyModel::BachProp(Box::new(checkpoint::load_model(&dir, *m)?)),
+        AnyModel::EckSchmidhuber(m) => AnyModel::EckSchmidhuber(Box::new(checkpoint::load_model(&dir, *m)?)),
     };
     Ok((recipe, model))
 }
@@ -368,7 +379,8 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
         (AnyModel::Transformer(m), AnyTask::Tokens(t), _) => nll(m, t, split, &device),
         (AnyModel::Lstm(m), AnyTask::Tokens(t), _) => nll(m, t, split, &device),
         (AnyModel::Todd(m), AnyTask::Tokens(t), _) => nll(m, t, split, &device),
-        (AnyModel::BachProp(m), AnyTask::BachProp(t, _), _) => nll(m, t, split, &device),
+        (AnyModel::BachProp(m), AnyTask::BachProp(t, _), _) => nll(m.as_ref(), t, split, &device),
+        (AnyModel::EckSchmidhuber(m), AnyTask::Frames(t), _) => nll(m.as_ref(), t, split, &device),
         (AnyModel::Nade(m), AnyTask::Frames(t), _) => nll(m, t, split, &device),
         (AnyModel::Rbm(m), AnyTask::Frames(t), _) => nll(m, t, split, &device),
         (AnyModel::Coconet(m), AnyTask::Coconet(t), _) if a.orderless => {

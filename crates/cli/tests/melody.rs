@@ -140,3 +140,46 @@ fn a_melody_run_refuses_a_vocabulary_too_small_for_its_events() {
     assert!(stderr(&o).contains("vocab_size"), "{}", stderr(&o));
     assert!(!dir.path().join("run").exists(), "no run folder is left behind");
 }
+
+#[test]
+fn eck_schmidhuber_trains_on_chords_and_melody_and_samples_two_tracks() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fake_data_root(dir.path());
+    let cfg = dir.path().join("eck.json");
+    std::fs::write(
+        &cfg,
+        r#"{"data": {"batch_size": 4, "seq_len": 16},
+            "train": {"eval_every": 10, "checkpoint_every": 10, "patience": null}}"#,
+    )
+    .unwrap();
+    let run = dir.path().join("eck");
+    let o = train_small("eck-schmidhuber", "nottingham-abc", &cfg, &root, &run, "30");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("as chord + melody steps: "), "{}", stderr(&o));
+    let o = fugue(&["eval", &s(&run), "--split", "valid", "--data-root", &s(&root), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["unit"], "nats/frame");
+    let nll = v["nll"].as_f64().unwrap();
+    // Below 25 fair coins: it learnt something.
+    assert!(nll > 0.0 && nll < 25.0 * 2f64.ln(), "{nll}");
+    // Four seconds at 120 quarters a minute: 16 eighths, melody and chords.
+    let out = dir.path().join("eck.mid");
+    let o = generate_from(&run, &out, ["--seconds", "4"], "2", false);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("16 steps"), "{}", stdout(&o));
+    let score = read_score(&out);
+    let names: Vec<&str> = score.tracks.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["Melody", "Chords"]);
+    let o = fugue(&[
+        "generate",
+        "--model",
+        &s(&run),
+        "--primer",
+        &s(&out),
+        "-o",
+        &s(&dir.path().join("p.mid")),
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--primer"), "{}", stderr(&o));
+}

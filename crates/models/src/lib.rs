@@ -13,6 +13,7 @@
 pub mod bachprop;
 pub mod coconet;
 pub mod deepbach;
+pub mod eck_schmidhuber;
 pub mod harmonet;
 pub mod layers;
 pub mod lstm;

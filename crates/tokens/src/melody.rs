@@ -204,7 +204,7 @@ impl Melody {
                 report.durations_changed += 1;
             }
         }
-        let shift = self.shift(&notes.iter().map(|n| n.2).collect::<Vec<_>>());
+        let shift = self.transposition(&notes.iter().map(|n| n.2).collect::<Vec<_>>());
         if shift != 0 {
             report.warnings.push(format!("transposed by {shift} semitones"));
         }
@@ -244,7 +244,7 @@ impl Melody {
     /// The transposition of `transpose_to_key`: from the melody's major key
     /// to the target, by the octave that puts the middle of its span
     /// nearest the middle of the range (0 when not transposing).
-    fn shift(&self, pitches: &[u8]) -> i32 {
+    pub fn transposition(&self, pitches: &[u8]) -> i32 {
         let (Some(target), Some(&low), Some(&high)) =
             (self.config.transpose_to_key, pitches.iter().min(), pitches.iter().max())
         else {

@@ -12,6 +12,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use fugue_data::augment::roll_shifts;
+use fugue_models::eck_schmidhuber::EckSchmidhuber;
 use fugue_models::layers::fused_cross_entropy::weighted_nll;
 use fugue_models::rnn_nade::{RnnNade, RnnRbm};
 use fugue_models::TokenLm;
@@ -400,6 +401,29 @@ impl Task<RnnNade> for FrameTask {
     }
 
     fn loss(&self, model: &RnnNade, batch: &FrameBatch, device: &Device) -> (Tensor<1>, usize) {
+        let (frames, weights, count) = self.tensors(batch, device);
+        ((model.frame_nll(frames) * weights).sum(), count)
+    }
+
+    fn unit(&self) -> &'static str {
+        "frame"
+    }
+}
+
+/// Eck & Schmidhuber's LSTM on the same batches: each step's units'
+/// cross-entropies, summed, per frame.
+impl Task<EckSchmidhuber> for FrameTask {
+    type Batch = FrameBatch;
+
+    fn train_batch(&self, seed: u64, step: u64) -> FrameBatch {
+        self.crops(seed, step)
+    }
+
+    fn eval_batches(&self, split: Split) -> Vec<FrameBatch> {
+        self.whole_pieces(split)
+    }
+
+    fn loss(&self, model: &EckSchmidhuber, batch: &FrameBatch, device: &Device) -> (Tensor<1>, usize) {
         let (frames, weights, count) = self.tensors(batch, device);
         ((model.frame_nll(frames) * weights).sum(), count)
     }

@@ -6,6 +6,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor};
 use fugue_models::bachprop::BachPropConfig;
+use fugue_models::eck_schmidhuber::EckSchmidhuberConfig;
 use fugue_models::lstm::{Cell, LstmLmConfig};
 use fugue_models::music_transformer::MusicTransformerConfig;
 use fugue_models::rnn_nade::{RnnNadeConfig, RnnRbmConfig};
@@ -150,6 +151,15 @@ fn every_parameter_gets_a_gradient() {
     // RNN-RBM's CD cost reaches all eight weights, the RNN's through the biases.
     let rbm = RnnRbmConfig::tiny(6).init(&d).unwrap_or_else(|e| panic!("{e}"));
     assert_all_learn(&rbm, &frames, "rnn-rbm");
+    // Eck & Schmidhuber's LSTM on 3 chord + 3 melody units.
+    let eck = EckSchmidhuberConfig {
+        chord_units: 3,
+        melody_units: 3,
+        hidden: 5,
+    }
+    .init(&d)
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_all_learn(&eck, &frames, "eck-schmidhuber");
 }
 
 #[test]
