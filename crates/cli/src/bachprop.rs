@@ -121,11 +121,16 @@ pub fn generate(
             );
         }
     }
-    let max_notes = a.tokens.unwrap_or(if a.seconds.is_some() { usize::MAX } else { 64 });
+    // `--seconds` stops at the first note past the time, below; drawing
+    // is capped at 16 notes a quarter (four voices in 16ths) so that a
+    // model that rarely ends still stops.
+    let max_notes = match (a.tokens, a.seconds) {
+        (Some(t), _) => t,
+        (None, Some(s)) => ((s * QPM / 60.0 * 16.0).ceil() as usize).max(1),
+        (None, None) => 64,
+    };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut drawn = model.sample(&primer, max_notes.min(100_000), a.temperature, device, || {
-        rng.random::<f32>()
-    });
+    let mut drawn = model.sample(&primer, max_notes, a.temperature, device, || rng.random::<f32>());
     if let Some(s) = a.seconds {
         let limit = (s * QPM / 60.0 * f64::from(fugue_tokens::bachprop::PER_QUARTER)) as i64;
         let mut onset: i64 = primer[1..]

@@ -66,15 +66,14 @@ impl ChordMelodyEncoding {
     fn melody_unit(&self, pitch: i32) -> usize {
         let low = i32::from(self.melody_low);
         let top = low + self.melody_units as i32 - 1;
-        let mut p = pitch;
-        while p > top {
-            p -= 12;
-        }
-        while p < low {
-            p += 12;
-        }
-        // A range under an octave cannot hold every pitch class: clamp.
-        (p.clamp(low, top) - low) as usize
+        let p = if (low..=top).contains(&pitch) {
+            pitch
+        } else {
+            // Into the octave from `low`; a range under an octave cannot
+            // hold every pitch class, so what is left clamps.
+            (low + (pitch - low).rem_euclid(12)).min(top)
+        };
+        (p - low) as usize
     }
 
     /// A tune's steps, unit indices per step (see the module docs).
@@ -244,6 +243,14 @@ mod tests {
         let steps = enc.steps(&s).unwrap();
         // Down a fifth to C major: chord C E G under C4, then B3 (below the
         // units: folded up to B4), then chord G B D under F4, held.
+        // (C5, the 13th unit, stays; C6 folds to C4; a 5-unit range clamps.)
+        assert_eq!(enc.melody_unit(72), 12);
+        assert_eq!(enc.melody_unit(84), 0);
+        let narrow = ChordMelodyEncoding {
+            melody_units: 5,
+            ..ChordMelodyEncoding::eck()
+        };
+        assert_eq!(narrow.melody_unit(67), 4);
         assert_eq!(
             steps,
             vec![

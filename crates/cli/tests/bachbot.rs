@@ -216,4 +216,31 @@ fn train_eval_and_generate_bachprop_on_musicxml_chorales() {
     let info: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(info["tracks"].as_array().unwrap().len(), 1, "{info}");
     assert!(info["notes"].as_u64().unwrap() <= 12, "{info}");
+    // By time: 3 s at 100 quarters a minute is 5 quarters; drawing stops at
+    // the first note past it, and at 16 notes a quarter at most.
+    let timed = dir.path().join("bp-timed.mid");
+    let o = fugue(&[
+        "generate",
+        "--model",
+        &s(&run),
+        "-o",
+        &s(&timed),
+        "--seconds",
+        "3",
+        "--seed",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let score = common::read_score(&timed);
+    let tpq = i64::from(score.ticks_per_quarter);
+    let onsets: Vec<i64> = score
+        .tracks
+        .iter()
+        .flat_map(|t| t.notes.iter().map(|n| n.time))
+        .collect();
+    assert!(
+        onsets.iter().all(|&t| t < 5 * tpq),
+        "onsets within 5 quarters: {onsets:?}"
+    );
+    assert!(score.note_count() <= 80);
 }
