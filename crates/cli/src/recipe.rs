@@ -216,10 +216,12 @@ const PERFORMANCE_RNN_STEPS: u64 = 1000;
 const PIANO_TRANSFORMER_STEPS: u64 = 2000;
 
 /// Melody RNN's updates by default: validation still fell at 3,000 and
-/// 5,000 (docs/RESULTS.md); about an hour on two busy cores.
+/// 5,000 and was best at 7,500 (docs/RESULTS.md); 1 h 45 min on two cores
+/// shared with other trainings.
 const MELODY_STEPS: u64 = 8000;
 
-/// Todd's updates by default: about 4 minutes on two free cores.
+/// Todd's updates by default: 27 minutes on one core shared with other
+/// trainings (the network is two small matmuls a step).
 const TODD_STEPS: u64 = 10_000;
 
 /// Whether `--data` names piano performances: the `piano` set, or any
@@ -425,8 +427,8 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
         // Adam at 1e-3, loss weights 0.1 / 0.3 / 0.6, batches of 32 windows
         // of 128 notes, each transposed at random within the pitch range,
         // the best validation checkpoint kept (BachProp: up to 500 epochs
-        // with the best kept; here 6,000 updates, about 280 epochs of
-        // `bach-chorales`' training notes, with an early stop). No gradient
+        // with the best kept; here 6,000 updates, about 370 passes over
+        // `bach-chorales`' 66,000 training notes, with an early stop). No gradient
         // clipping in BachProp; clip 5 here guards the first updates. The
         // vocabulary sizes are the data's, filled in when the run starts.
         "bachprop" if matches!(data, "bach-chorales" | "jsb-16th" | "nottingham-abc" | "js-fakes") => {
