@@ -23,7 +23,7 @@ use fugue_data::{Dataset, Split};
 use fugue_models::burn::tensor::Device;
 use fugue_models::eck_schmidhuber::EckSchmidhuber;
 use fugue_score::{Note, Score, Tempo, Tick, TimeSignature, Track};
-use fugue_tokens::melody::{Melody, MelodyConfig};
+use fugue_tokens::melody::{melody_track, Melody, MelodyConfig};
 use fugue_train::FrameTask;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -78,21 +78,18 @@ impl ChordMelodyEncoding {
 
     /// A tune's steps, unit indices per step (see the module docs).
     pub fn steps(&self, score: &Score<Tick>) -> Result<Vec<Vec<u16>>> {
-        let melody = score
-            .tracks
-            .iter()
-            .find(|t| !t.is_drum && t.name != "Chords" && !t.notes.is_empty())
-            .context("no melody track")?;
+        let melody = &score.tracks[melody_track(score).context("no melody track")?];
         let chords = score.tracks.iter().find(|t| t.name == "Chords");
         let pitches: Vec<u8> = melody.notes.iter().map(|n| n.pitch).collect();
-        let shift = Melody::new(MelodyConfig::default())?.transposition(&pitches);
+        // The melody encoding's transposition and bar, on this grid.
+        let tok = Melody::new(MelodyConfig {
+            steps_per_quarter: self.steps_per_quarter,
+            ..MelodyConfig::default()
+        })?;
+        let shift = tok.transposition(&pitches);
+        let bar = tok.bar_steps(score);
         let tpq = i64::from(score.ticks_per_quarter.max(1));
         let spq = i64::from(self.steps_per_quarter.max(1));
-        let (num, den) = score
-            .time_signatures
-            .first()
-            .map_or((4, 4), |t| (i64::from(t.numerator), i64::from(t.denominator)));
-        let bar = (4 * spq * num / den.max(1)).max(1);
         let first = melody.notes.iter().map(|n| n.time).min().unwrap_or(0) * spq / tpq;
         let end = melody.notes.iter().map(|n| n.time + n.duration).max().unwrap_or(0);
         let origin = first.div_euclid(bar) * bar;

@@ -960,8 +960,18 @@ pub fn print_split_sizes<T>(name: &str, what: &str, pieces: &str, units: &str, s
 
 /// A token task's ids must fit the model's vocabulary: a recipe whose
 /// encoding `--config` changed without the model's `vocab_size` would
-/// otherwise index past the embedding.
+/// otherwise index past the embedding. Likewise a frame model's units must be the data's (Eck & Schmidhuber's
+/// chord and melody units against the encoding's).
 pub fn check_vocab(model: &ModelSpec, task: &AnyTask) -> Result<()> {
+    if let (ModelSpec::EckSchmidhuber(c), AnyTask::Frames(t)) = (model, task) {
+        if c.units() != t.pitches {
+            bail!(
+                "eck-schmidhuber: the network has {} units (model.config chord_units + melody_units) but the data {}",
+                c.units(),
+                t.pitches
+            );
+        }
+    }
     let vocab = match model {
         ModelSpec::MusicTransformer(c) => c.vocab_size,
         ModelSpec::Lstm(c) => c.vocab_size,

@@ -252,13 +252,6 @@ pub fn run_train(a: TrainArgs) -> Result<()> {
             fugue_train::train(*m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
         }
         (AnyModel::EckSchmidhuber(m), AnyTask::Frames(task)) => {
-            if m.units() != task.pitches {
-                bail!(
-                    "eck-schmidhuber: the network has {} units but the data {}",
-                    m.units(),
-                    task.pitches
-                );
-            }
             fugue_train::train(*m, &task, t, run, &device, a.resume, eval_batches, &mut observer)?.state
         }
         (AnyModel::Nade(m), AnyTask::Frames(task)) => {

@@ -182,4 +182,19 @@ fn eck_schmidhuber_trains_on_chords_and_melody_and_samples_two_tracks() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--primer"), "{}", stderr(&o));
+    // A network whose units are not the encoding's is refused before a
+    // run folder is written.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"model": {"config": {"melody_units": 5}}}"#).unwrap();
+    let o = train_small(
+        "eck-schmidhuber",
+        "nottingham-abc",
+        &bad,
+        &root,
+        &dir.path().join("bad"),
+        "2",
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("melody_units"), "{}", stderr(&o));
+    assert!(!dir.path().join("bad").exists());
 }

@@ -114,6 +114,20 @@ impl BachProp {
         [self.sizes[0], self.sizes[1], self.sizes[2]]
     }
 
+    /// The GRUs' input for notes given as their dT, T and P ids (`b·t`
+    /// each): the three one-hots side by side, `[b, t, nd + nt + np]`.
+    pub fn note_input(&self, ids: [&[u32]; 3], b: usize, t: usize, device: &Device) -> Tensor<3> {
+        let [nd, nt, np] = self.sizes();
+        Tensor::cat(
+            vec![
+                one_hot(ids[0], b, t, nd, device),
+                one_hot(ids[1], b, t, nt, device),
+                one_hot(ids[2], b, t, np, device),
+            ],
+            2,
+        )
+    }
+
     /// The GRUs over notes `x` (`[b, t, nd + nt + np]`, one-hot) from
     /// `state` (zeros when `None`): the four outputs `[b, t, hidden]`.
     pub fn recur(&self, x: Tensor<3>, state: Option<BachPropState>) -> [Tensor<3>; 4] {
@@ -158,16 +172,8 @@ impl BachProp {
         t: usize,
         device: &Device,
     ) -> [Tensor<3>; 3] {
-        let [nd, nt, np] = self.sizes();
-        let x = Tensor::cat(
-            vec![
-                one_hot(inputs[0], b, t, nd, device),
-                one_hot(inputs[1], b, t, nt, device),
-                one_hot(inputs[2], b, t, np, device),
-            ],
-            2,
-        );
-        let h = self.recur(x, None);
+        let [nd, nt, _] = self.sizes();
+        let h = self.recur(self.note_input(inputs, b, t, device), None);
         let next_dt = one_hot(next[0], b, t, nd, device);
         let next_t = one_hot(next[1], b, t, nt, device);
         [
@@ -191,16 +197,7 @@ impl BachProp {
     ) -> Vec<[u32; 3]> {
         let [nd, nt, np] = self.sizes();
         let symbol = [nd as u32 - 1, nt as u32 - 1, np as u32 - 1];
-        let note_x = |n: [u32; 3]| {
-            Tensor::cat(
-                vec![
-                    one_hot(&[n[0]], 1, 1, nd, device),
-                    one_hot(&[n[1]], 1, 1, nt, device),
-                    one_hot(&[n[2]], 1, 1, np, device),
-                ],
-                2,
-            )
-        };
+        let note_x = |n: [u32; 3]| self.note_input([&[n[0]], &[n[1]], &[n[2]]], 1, 1, device);
         let mut draw = |logits: Tensor<3>| -> u32 {
             let p: Vec<f32> = softmax(logits / temperature.max(1e-3), 2)
                 .into_data()
@@ -271,16 +268,7 @@ mod tests {
         );
         assert_eq!((dt.dims(), t.dims(), p.dims()), ([1, 3, 4], [1, 3, 5], [1, 3, 6]));
         // The state carried note by note gives the whole sequence's outputs.
-        let x = |n: [u32; 3]| {
-            Tensor::cat(
-                vec![
-                    one_hot(&[n[0]], 1, 1, 4, &device),
-                    one_hot(&[n[1]], 1, 1, 5, &device),
-                    one_hot(&[n[2]], 1, 1, 6, &device),
-                ],
-                2,
-            )
-        };
+        let x = |n: [u32; 3]| m.note_input([&[n[0]], &[n[1]], &[n[2]]], 1, 1, &device);
         let whole = m.recur(Tensor::cat(vec![x([3, 4, 5]), x([0, 2, 1])], 1), None);
         let first = m.recur(x([3, 4, 5]), None);
         let state = first.clone().map(|h| h.reshape([1, 8]));

@@ -83,6 +83,16 @@ pub struct Melody {
 /// Pitch classes of the major scale on C.
 const MAJOR: [u8; 7] = [0, 2, 4, 5, 7, 9, 11];
 
+/// The index of a score's melody track: its first pitched track with notes
+/// that is not a `Chords` track (where the ABC and MusicXML readers put
+/// chord symbols).
+pub fn melody_track(score: &Score<Tick>) -> Option<usize> {
+    score
+        .tracks
+        .iter()
+        .position(|t| !t.is_drum && t.name != "Chords" && !t.notes.is_empty())
+}
+
 /// note_seq's major-key heuristic: the key whose major scale holds the most
 /// of `pitches` (each note counted once; the lowest key wins a tie).
 pub fn major_key(pitches: &[u8]) -> u8 {
@@ -154,11 +164,7 @@ impl Melody {
     /// error.
     pub fn events(&self, score: &Score<Tick>) -> Result<(Vec<Token>, Report), TokenError> {
         let mut report = Report::default();
-        let Some(index) = score
-            .tracks
-            .iter()
-            .position(|t| !t.is_drum && t.name != "Chords" && !t.notes.is_empty())
-        else {
+        let Some(index) = melody_track(score) else {
             return Err(TokenError::Encode(
                 "no melody: every track is empty, drums or chord symbols".into(),
             ));
@@ -232,7 +238,7 @@ impl Melody {
     }
 
     /// Steps per bar of the score's first meter (4/4 when it has none).
-    fn bar_steps(&self, score: &Score<Tick>) -> i64 {
+    pub fn bar_steps(&self, score: &Score<Tick>) -> i64 {
         let (num, den) = score
             .time_signatures
             .first()

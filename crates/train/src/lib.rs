@@ -28,7 +28,7 @@ pub use harmonet::{harmony_scores, Beats, HarmonetTask, HarmonyScores};
 pub use optim::{Optimizer, OptimizerConfig};
 pub use orderless::{chronological_nll, CoconetTask};
 pub use schedule::Schedule;
-pub use tasks::{FrameTask, Split, Task, TokenTask};
+pub use tasks::{FrameNll, FrameTask, Split, Task, TokenTask};
 pub use tonicnet::{TonicNetTask, TonicSeq};
 pub use trainer::{evaluate, train, Event, Outcome, TrainConfig};
 

@@ -389,30 +389,29 @@ impl FrameTask {
     }
 }
 
-impl Task<RnnNade> for FrameTask {
-    type Batch = FrameBatch;
+/// A model with an exact likelihood per frame: `−log p(frame_t | frames
+/// before t)` for every frame of `[b, t, pitches]` 0/1 frames, `[b, t]`.
+/// Such models share one [`Task`] over [`FrameTask`]; RNN-RBM, which
+/// trains on a CD cost and is scored by AIS, has its own.
+pub trait FrameNll: Module {
+    fn frame_nll(&self, frames: Tensor<3>) -> Tensor<2>;
+}
 
-    fn train_batch(&self, seed: u64, step: u64) -> FrameBatch {
-        self.crops(seed, step)
-    }
-
-    fn eval_batches(&self, split: Split) -> Vec<FrameBatch> {
-        self.whole_pieces(split)
-    }
-
-    fn loss(&self, model: &RnnNade, batch: &FrameBatch, device: &Device) -> (Tensor<1>, usize) {
-        let (frames, weights, count) = self.tensors(batch, device);
-        ((model.frame_nll(frames) * weights).sum(), count)
-    }
-
-    fn unit(&self) -> &'static str {
-        "frame"
+/// RNN-NADE: the NADE's exact NLL of each frame.
+impl FrameNll for RnnNade {
+    fn frame_nll(&self, frames: Tensor<3>) -> Tensor<2> {
+        RnnNade::frame_nll(self, frames)
     }
 }
 
-/// Eck & Schmidhuber's LSTM on the same batches: each step's units'
-/// cross-entropies, summed, per frame.
-impl Task<EckSchmidhuber> for FrameTask {
+/// Eck & Schmidhuber's LSTM: each step's units' cross-entropies, summed.
+impl FrameNll for EckSchmidhuber {
+    fn frame_nll(&self, frames: Tensor<3>) -> Tensor<2> {
+        EckSchmidhuber::frame_nll(self, frames)
+    }
+}
+
+impl<M: FrameNll> Task<M> for FrameTask {
     type Batch = FrameBatch;
 
     fn train_batch(&self, seed: u64, step: u64) -> FrameBatch {
@@ -423,7 +422,7 @@ impl Task<EckSchmidhuber> for FrameTask {
         self.whole_pieces(split)
     }
 
-    fn loss(&self, model: &EckSchmidhuber, batch: &FrameBatch, device: &Device) -> (Tensor<1>, usize) {
+    fn loss(&self, model: &M, batch: &FrameBatch, device: &Device) -> (Tensor<1>, usize) {
         let (frames, weights, count) = self.tensors(batch, device);
         ((model.frame_nll(frames) * weights).sum(), count)
     }
