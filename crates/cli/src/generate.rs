@@ -190,11 +190,15 @@ fn generate_tonicnet(
         Some(p) => {
             let loaded = crate::cmd::load(p, &crate::cmd::ReadArgs::default())
                 .with_context(|| format!("cannot read primer {}", p.display()))?;
-            let tn = fugue_tokens::tonicnet::TonicNet::new(Default::default())?;
+            let labels = match &recipe.data.encoding {
+                Encoding::TonicNet { chords, .. } => *chords,
+                _ => Default::default(),
+            };
+            let tn = crate::recipe::tonicnet_tokenizer(labels)?;
             let (grid, _) = tn
                 .grid(&loaded.score)
                 .with_context(|| format!("primer {}: TonicNet needs four voices S, A, T, B", p.display()))?;
-            let mut ids = crate::recipe::tonicnet_seq(&tn, &grid)?.ids;
+            let mut ids = crate::recipe::tonicnet_seq(&tn, &grid, None)?.ids;
             ids.pop(); // `end`
             ids
         }

@@ -75,11 +75,17 @@ pub enum Encoding {
     /// starts: what sampling may draw.
     #[serde(rename = "deepbach")]
     DeepBach { corpus: Option<DeepBachCorpus> },
-    /// TonicNet's sequence: per 16th step the chord (fugue's template
-    /// labeler), then S, B, A, T; every in-range transposition of each
-    /// training piece (`transpose: true`, as TonicNet trains).
+    /// TonicNet's sequence: per 16th step the chord, then S, B, A, T;
+    /// every in-range transposition of each training piece (`transpose:
+    /// true`, as TonicNet trains), its chords' roots moved with it. `chords`
+    /// names the labeler: `music21` (TonicNet's) in new recipes; a run
+    /// written before the field existed used fugue's `template`.
     #[serde(rename = "tonicnet")]
-    TonicNet { transpose: bool },
+    TonicNet {
+        transpose: bool,
+        #[serde(default = "template_chords")]
+        chords: fugue_tokens::tonicnet::ChordLabels,
+    },
     /// BachBot's token stream per chorale (`fugue-tokens`' `bachbot`, 16ths:
     /// `START`, per frame `(.)`, `(pitch, tie)` in S A T B order, `|||`,
     /// then `END`), read from SATB scores (`bach-chorales`). As BachBot,
@@ -117,6 +123,11 @@ pub enum Encoding {
     /// per eighth, from tunes with chord symbols (`nottingham-abc`); see
     /// [`crate::eck`].
     ChordMelody(crate::eck::ChordMelodyEncoding),
+}
+
+/// The chord labeler of TonicNet runs recorded before `chords` existed.
+fn template_chords() -> fugue_tokens::tonicnet::ChordLabels {
+    fugue_tokens::tonicnet::ChordLabels::Template
 }
 
 /// serde's default for a flag that is on unless said otherwise.
@@ -529,7 +540,10 @@ pub fn default_recipe(model: &str, data: &str) -> Result<Recipe> {
                 model: ModelSpec::TonicNet(TonicNetConfig::paper(fugue_tokens::tonicnet::VOCAB_SIZE)),
                 data: DataSpec {
                     name: data.into(),
-                    encoding: Encoding::TonicNet { transpose: true },
+                    encoding: Encoding::TonicNet {
+                        transpose: true,
+                        chords: fugue_tokens::tonicnet::ChordLabels::Music21,
+                    },
                     batch_size: 16,
                     seq_len: 32,
                     eval_batches: None,
@@ -867,8 +881,8 @@ impl DataSpec {
                     self.seq_len,
                 )))
             }
-            Encoding::TonicNet { transpose } => {
-                let tn = fugue_tokens::tonicnet::TonicNet::new(Default::default())?;
+            Encoding::TonicNet { transpose, chords } => {
+                let tn = tonicnet_tokenizer(*chords)?;
                 let grids = |split| -> Result<Vec<fugue_tokens::chorale::SatbGrid>> {
                     split_pieces(&dataset, split)
                         .map(|c| match c {
@@ -889,19 +903,27 @@ impl DataSpec {
                         } else {
                             (0, 0)
                         };
+                        // As TonicNet: the piece's chords are labelled once and
+                        // their roots move with each transposition.
+                        let labels = tn.chords(g);
                         // The untransposed piece first: it is the one scored.
                         std::iter::once(0)
                             .chain((lo..=hi).filter(|&s| s != 0))
                             .map(|shift| {
                                 let mut t = g.clone();
                                 t.transpose(shift)?;
-                                tonicnet_seq(&tn, &t)
+                                let moved: Vec<u8> = labels
+                                    .iter()
+                                    .map(|&c| fugue_tokens::tonicnet::shift_chord(c, shift))
+                                    .collect();
+                                tonicnet_seq(&tn, &t, Some(&moved))
                             })
                             .collect::<Result<Vec<_>>>()
                     })
                     .collect::<Result<Vec<_>>>()?;
-                let plain =
-                    |split| -> Result<Vec<TonicSeq>> { grids(split)?.iter().map(|g| tonicnet_seq(&tn, g)).collect() };
+                let plain = |split| -> Result<Vec<TonicSeq>> {
+                    grids(split)?.iter().map(|g| tonicnet_seq(&tn, g, None)).collect()
+                };
                 Ok(AnyTask::TonicNet(TonicNetTask::new(
                     train,
                     plain(Split::Valid)?,
@@ -993,9 +1015,24 @@ pub fn check_vocab(model: &ModelSpec, task: &AnyTask) -> Result<()> {
     Ok(())
 }
 
-/// TonicNet ids of a grid (chords from fugue's labeler) and their Z counts.
-pub fn tonicnet_seq(tn: &fugue_tokens::tonicnet::TonicNet, g: &fugue_tokens::chorale::SatbGrid) -> Result<TonicSeq> {
-    let ids = tn.grid_tokens(g, None)?.ids;
+/// The TonicNet tokenizer of a run's chord labeler.
+pub fn tonicnet_tokenizer(chords: fugue_tokens::tonicnet::ChordLabels) -> Result<fugue_tokens::tonicnet::TonicNet> {
+    Ok(fugue_tokens::tonicnet::TonicNet::new(
+        fugue_tokens::tonicnet::TonicNetConfig {
+            chords,
+            ..Default::default()
+        },
+    )?)
+}
+
+/// TonicNet ids of a grid (the given chord classes, or the tokenizer's
+/// labeler's) and their Z counts.
+pub fn tonicnet_seq(
+    tn: &fugue_tokens::tonicnet::TonicNet,
+    g: &fugue_tokens::chorale::SatbGrid,
+    chords: Option<&[u8]>,
+) -> Result<TonicSeq> {
+    let ids = tn.grid_tokens(g, chords)?.ids;
     let z = fugue_models::tonicnet::z_of(&ids, fugue_tokens::tonicnet::Z_MOD as usize);
     Ok(TonicSeq { ids, z })
 }
@@ -1280,6 +1317,31 @@ mod tests {
             let rbm = default_recipe("rnn-rbm", data).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(transpose(&rbm), 0, "{data}");
         }
+    }
+
+    /// New TonicNet recipes label chords as TonicNet did (music21); a
+    /// run.json from before the field existed keeps the template labeler it
+    /// was trained with.
+    #[test]
+    fn tonicnet_chord_labeler_new_and_legacy() {
+        use fugue_tokens::tonicnet::ChordLabels;
+        let r = default_recipe("tonicnet", "jsb-16th").unwrap_or_else(|e| panic!("{e}"));
+        let Encoding::TonicNet { transpose, chords } = r.data.encoding else {
+            panic!("not TonicNet's encoding")
+        };
+        assert!(transpose);
+        assert_eq!(chords, ChordLabels::Music21);
+        let legacy: Encoding =
+            serde_json::from_value(json!({"kind": "tonicnet", "transpose": true})).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            legacy,
+            Encoding::TonicNet {
+                chords: ChordLabels::Template,
+                ..
+            }
+        ));
+        let bad = serde_json::from_value::<Encoding>(json!({"kind": "tonicnet", "transpose": true, "chords": "roman"}));
+        assert!(bad.is_err());
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub mod harmonet;
 pub mod melody;
 pub mod midi_like;
 pub mod mmm;
+pub mod music21_chord;
 pub mod octuple;
 pub mod performance;
 pub mod programs;
