@@ -365,8 +365,10 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
     // Coconet's chronological likelihood also has a per-frame figure
     // (all voices of a step), the unit of the paper's framewise table.
     let mut per_frame: Option<(f64, usize)> = None;
-    // TonicNet's own figure: the mean over pieces of each piece's mean.
-    let mut piece_mean: Option<f64> = None;
+    // TonicNet's own figures: the mean over pieces of each piece's mean,
+    // over note tokens (its test figure) and over every token (the
+    // validation loss it logs while training).
+    let mut piece_mean: Option<(f64, f64)> = None;
     let mut order = None;
     let (value, units, unit) = match (&model, &task, &recipe.model) {
         (AnyModel::Transformer(m), AnyTask::Tokens(t), _) => nll(m, t, split, &device),
@@ -390,9 +392,12 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
             (total / notes.max(1) as f64, notes, "note")
         }
         (AnyModel::TonicNet(m), AnyTask::TonicNet(t), _) => {
-            let pieces = t.piece_nll(m, split, &device);
-            let means: Vec<f64> = pieces.iter().filter(|p| p.1 > 0).map(|p| p.0 / p.1 as f64).collect();
-            piece_mean = Some(means.iter().sum::<f64>() / means.len().max(1) as f64);
+            let pieces = t.piece_nll(m, split, true, &device);
+            let mean = |pieces: &[(f64, usize)]| {
+                let means: Vec<f64> = pieces.iter().filter(|p| p.1 > 0).map(|p| p.0 / p.1 as f64).collect();
+                means.iter().sum::<f64>() / means.len().max(1) as f64
+            };
+            piece_mean = Some((mean(&pieces), mean(&t.piece_nll(m, split, false, &device))));
             let (total, notes) = pieces.iter().fold((0.0, 0), |(s, n), p| (s + p.0, n + p.1));
             (total / notes.max(1) as f64, notes, "note")
         }
@@ -410,8 +415,9 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
             out["frame_nll"] = nll.into();
             out["frames"] = frames.into();
         }
-        if let Some(mean) = piece_mean {
-            out["piece_mean_nll"] = mean.into();
+        if let Some((notes, all)) = piece_mean {
+            out["piece_mean_nll"] = notes.into();
+            out["piece_mean_all_tokens_nll"] = all.into();
         }
         if let Some((chains, betas)) = ais {
             out["estimator"] = "ais".into();
@@ -433,8 +439,9 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
         if let Some((nll, frames)) = per_frame {
             println!("  = {nll:.4} nats/frame over {frames} frames");
         }
-        if let Some(mean) = piece_mean {
-            println!("  = {mean:.4} nats/note as TonicNet averages (the mean of each piece's mean)");
+        if let Some((notes, all)) = piece_mean {
+            println!("  = {notes:.4} nats/note as TonicNet averages (the mean of each piece's mean)");
+            println!("  {all:.4} nats/token over every token, chords and `end` too (per-piece mean, as TonicNet's training log)");
         }
         if ais.is_some() {
             println!("  AIS's log Z is biased low in expectation, so this NLL is slightly optimistic");

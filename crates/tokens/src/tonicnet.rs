@@ -195,9 +195,8 @@ pub const VOICE_RANGES: [(u8, u8); 4] = [(60, 81), (53, 77), (45, 72), (36, 64)]
 /// The semitone shifts TonicNet trains a piece in: every shift that keeps
 /// each voice inside its [`VOICE_RANGES`] entry, where a voice already
 /// outside its range may still move as far as it could from inside (so the
-/// untransposed piece, 0, is always allowed). Returns `lo..=hi`.
-/// TonicNet's own loop stops one short of `hi` (a Python `range`); fugue
-/// includes it, as the range rule intends.
+/// untransposed piece, 0, is always allowed). Returns `lo..=hi`, both
+/// ends included, as TonicNet's `range(lower, higher + 1)`.
 pub fn transposition_range(grid: &SatbGrid) -> (i32, i32) {
     let (mut lo, mut hi) = (i32::MIN, i32::MAX);
     for (v, &(low, high)) in VOICE_RANGES.iter().enumerate() {

@@ -122,6 +122,22 @@ impl TonicNetTask {
         }
     }
 
+    /// Whole pieces of a split, `batch_size` per batch, each padded to its
+    /// batch's longest piece.
+    fn whole_pieces(&self, split: Split, notes_only: bool) -> Vec<TonicBatch> {
+        self.pieces(split)
+            .chunks(self.batch_size.max(1))
+            .map(|chunk| {
+                let len = chunk.iter().map(|s| s.ids.len().saturating_sub(1)).max().unwrap_or(0);
+                let mut b = Self::empty_batch(chunk.len(), len);
+                for seq in chunk {
+                    Self::row(seq, 0, len, notes_only, &mut b);
+                }
+                b
+            })
+            .collect()
+    }
+
     /// Per-position weighted log-likelihoods `[b, t]` of a batch.
     fn log_likelihoods(model: &TonicNet, batch: &TonicBatch, device: &Device) -> Tensor<2> {
         let (b, t) = (batch.batch, batch.len);
@@ -137,11 +153,14 @@ impl TonicNetTask {
         log_softmax(logits, 2).gather(2, targets).reshape([b, t]) * weights
     }
 
-    /// Per piece of `split`: summed NLL (nats) over its note tokens and their
-    /// number. TonicNet reports the mean over pieces of each piece's mean.
-    pub fn piece_nll(&self, model: &TonicNet, split: Split, device: &Device) -> Vec<(f64, usize)> {
+    /// Per piece of `split`: summed NLL (nats) over its note tokens (every
+    /// target, chords and `end` too, when `notes_only` is false) and their
+    /// number. TonicNet reports the mean over pieces of each piece's mean:
+    /// over note tokens for its test figure, over every token for the
+    /// validation loss it logs while training.
+    pub fn piece_nll(&self, model: &TonicNet, split: Split, notes_only: bool, device: &Device) -> Vec<(f64, usize)> {
         let mut out = Vec::new();
-        for batch in <Self as Task<TonicNet>>::eval_batches(self, split) {
+        for batch in self.whole_pieces(split, notes_only) {
             let sums = Self::log_likelihoods(model, &batch, device)
                 .sum_dim(1)
                 .into_data()
@@ -177,17 +196,7 @@ impl Task<TonicNet> for TonicNetTask {
     /// Whole pieces, `batch_size` per batch, each padded to its batch's
     /// longest piece; note tokens only.
     fn eval_batches(&self, split: Split) -> Vec<TonicBatch> {
-        self.pieces(split)
-            .chunks(self.batch_size.max(1))
-            .map(|chunk| {
-                let len = chunk.iter().map(|s| s.ids.len().saturating_sub(1)).max().unwrap_or(0);
-                let mut b = Self::empty_batch(chunk.len(), len);
-                for seq in chunk {
-                    Self::row(seq, 0, len, true, &mut b);
-                }
-                b
-            })
-            .collect()
+        self.whole_pieces(split, true)
     }
 
     fn loss(&self, model: &TonicNet, batch: &TonicBatch, device: &Device) -> (Tensor<1>, usize) {
@@ -270,8 +279,13 @@ mod tests {
         let device = Device::flex();
         let model = TonicNetConfig::tiny(98).init(&device).expect("valid config");
         let t = task();
-        let per_piece = t.piece_nll(&model, Split::Valid, &device);
+        let per_piece = t.piece_nll(&model, Split::Valid, true, &device);
         assert_eq!(per_piece.iter().map(|p| p.1).collect::<Vec<_>>(), vec![36, 16]);
+        // Every target: 9 and 4 steps of 5 tokens, less the first chord
+        // (never a target), plus `end`.
+        let every = t.piece_nll(&model, Split::Valid, false, &device);
+        assert_eq!(every.iter().map(|p| p.1).collect::<Vec<_>>(), vec![45, 20]);
+        assert!(every[0].0 > per_piece[0].0, "chords add loss");
         let batches = <TonicNetTask as Task<TonicNet>>::eval_batches(&t, Split::Valid);
         let (loss, n) = t.loss(&model, &batches[0], &device);
         let total: f64 = per_piece.iter().map(|p| p.0).sum();
@@ -280,7 +294,7 @@ mod tests {
         assert!((total - loss).abs() < 1e-3 * loss.abs(), "{total} vs {loss}");
         // A padded row scores the same as the piece alone: padding is inert.
         let alone = TonicNetTask::new(vec![], vec![seq(4, 5)], vec![], 1, 4);
-        let single = alone.piece_nll(&model, Split::Valid, &device);
+        let single = alone.piece_nll(&model, Split::Valid, true, &device);
         assert!(
             (single[0].0 - per_piece[1].0).abs() < 1e-3,
             "{single:?} vs {per_piece:?}"
