@@ -88,16 +88,22 @@ pub struct TonicNet {
     vocab: Vocab,
 }
 
-/// TonicNet's label: music21's root and quality of the sounding pitches
-/// (≥ 36), `pitches` in voice order (S, A, T, B), as a chord class 0..=49.
-pub fn music21_chord(pitches: &[Option<u8>]) -> u8 {
-    use crate::music21_chord::{root_and_quality, Quality};
-    let sounding: Vec<u8> = pitches
+/// The pitches a chord labeler reads: the sounding ones, in voice order,
+/// a pitch below 36 being a rest to TonicNet.
+fn sounding(pitches: &[Option<u8>]) -> Vec<u8> {
+    pitches
         .iter()
         .flatten()
         .copied()
         .filter(|&p| p >= LOWEST_PITCH)
-        .collect();
+        .collect()
+}
+
+/// TonicNet's label: music21's root and quality of the sounding pitches
+/// (≥ 36), `pitches` in voice order (S, A, T, B), as a chord class 0..=49.
+pub fn music21_chord(pitches: &[Option<u8>]) -> u8 {
+    use crate::music21_chord::{root_and_quality, Quality};
+    let sounding = sounding(pitches);
     match root_and_quality(&sounding) {
         None => CHORD_NONE,
         Some((root, quality)) => match quality {
@@ -123,12 +129,7 @@ pub fn shift_chord(class: u8, shift: i32) -> u8 {
 /// The fugue template labeler (see the module docs): a chord class 0..=49
 /// from the sounding pitches, `pitches` in voice order (S, A, T, B).
 pub fn template_chord(pitches: &[Option<u8>]) -> u8 {
-    let sounding: Vec<u8> = pitches
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|&p| p >= LOWEST_PITCH)
-        .collect();
+    let sounding = sounding(pitches);
     let Some(&bass) = sounding.iter().min() else {
         return CHORD_NONE;
     };
