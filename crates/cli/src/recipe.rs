@@ -80,6 +80,8 @@ pub enum Encoding {
     /// true`, as TonicNet trains), its chords' roots moved with it. `chords`
     /// names the labeler: `music21` (TonicNet's) in new recipes; a run
     /// written before the field existed used fugue's `template`.
+    /// `data.seq_len` is the window in 16th steps; 0 trains on whole pieces,
+    /// as TonicNet does.
     #[serde(rename = "tonicnet")]
     TonicNet {
         transpose: bool,

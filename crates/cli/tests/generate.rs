@@ -472,3 +472,51 @@ fn tonicnet_trains_scores_note_tokens_and_generates() {
     let info = info_json(&out);
     assert_eq!(info["tracks"].as_array().unwrap().len(), 4, "{info}");
 }
+
+/// TonicNet's own regime: whole pieces (`seq_len` 0) and SGD under 1cycle,
+/// whose momentum each update logs.
+#[test]
+fn tonicnet_trains_on_whole_pieces_with_one_cycle_sgd() {
+    let Some(data) = shared_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("tn.json");
+    std::fs::write(
+        &cfg,
+        r#"{"model": {"config": {"vocab_size": 98, "hidden": 16, "layers": 1, "z_size": 4, "z_table": 80, "dropout": 0.0}},
+            "data": {"batch_size": 2, "seq_len": 0},
+            "train": {"eval_every": 0, "checkpoint_every": 5, "patience": null,
+                      "optimizer": {"kind": "sgd", "momentum": 0.0, "weight_decay": 0.0},
+                      "schedule": {"kind": "one_cycle", "lr": 0.2, "total": 10, "pct_start": 0.3,
+                                   "div_factor": 25.0, "final_div_factor": 1000.0, "momentum": [0.8, 0.95]}}}"#,
+    )
+    .unwrap();
+    let run = dir.path().join("tn");
+    let o = fugue(&[
+        "train",
+        "--model",
+        "tonicnet",
+        "--data",
+        "jsb-16th",
+        "--config",
+        &s(&cfg),
+        "--steps",
+        "10",
+        "--quiet",
+        "--data-root",
+        &s(&data),
+        "-o",
+        &s(&run),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = metrics.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let train: Vec<&serde_json::Value> = lines.iter().filter(|l| l["split"] == "train").collect();
+    assert_eq!(train.len(), 10);
+    assert!((train[0]["lr"].as_f64().unwrap() - 0.008).abs() < 1e-9, "{}", train[0]);
+    assert!(
+        (train[0]["momentum"].as_f64().unwrap() - 0.95).abs() < 1e-9,
+        "{}",
+        train[0]
+    );
+    assert!(train.iter().all(|l| l["loss"].as_f64().unwrap().is_finite()));
+}

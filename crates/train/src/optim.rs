@@ -208,6 +208,8 @@ struct Update<'a> {
     opt: &'a mut Optimizer,
     grads: &'a mut Grads,
     lr: f64,
+    /// A schedule's momentum for this update (SGD's momentum, Adam's β1).
+    momentum: Option<f64>,
 }
 
 impl ModuleMapper for Update<'_> {
@@ -223,7 +225,29 @@ impl ModuleMapper for Update<'_> {
             return param;
         };
         let (lr, t) = (self.lr, self.opt.steps as i32);
-        let config = self.opt.config.clone();
+        let config = match (self.opt.config.clone(), self.momentum) {
+            (OptimizerConfig::Sgd { weight_decay, .. }, Some(momentum)) => {
+                OptimizerConfig::Sgd { momentum, weight_decay }
+            }
+            (OptimizerConfig::Adam { beta2, epsilon, .. }, Some(beta1)) => {
+                OptimizerConfig::Adam { beta1, beta2, epsilon }
+            }
+            (
+                OptimizerConfig::AdamW {
+                    beta2,
+                    epsilon,
+                    weight_decay,
+                    ..
+                },
+                Some(beta1),
+            ) => OptimizerConfig::AdamW {
+                beta1,
+                beta2,
+                epsilon,
+                weight_decay,
+            },
+            (config, _) => config,
+        };
         let first = &mut self.opt.first;
         let second = &mut self.opt.second;
         param.map(|tensor| {
@@ -420,13 +444,20 @@ impl Optimizer {
     }
 
     /// Applies one update with learning rate `lr`; consumes the gradients.
-    pub fn step<M: Module>(&mut self, model: M, mut grads: Grads, lr: f64) -> M {
+    pub fn step<M: Module>(&mut self, model: M, grads: Grads, lr: f64) -> M {
+        self.step_with_momentum(model, grads, lr, None)
+    }
+
+    /// [`Optimizer::step`], with the momentum (SGD) or β1 (Adam, AdamW) of
+    /// this update set by a schedule (1cycle) instead of the configuration.
+    pub fn step_with_momentum<M: Module>(&mut self, model: M, mut grads: Grads, lr: f64, momentum: Option<f64>) -> M {
         self.steps += 1;
         let mut mapper = Update {
             path: PathTracker(Vec::new()),
             opt: self,
             grads: &mut grads,
             lr,
+            momentum,
         };
         model.map(&mut mapper)
     }
@@ -513,6 +544,34 @@ mod tests {
                 }
             }
             assert_ne!(values(&wf), w0, "the update moved the weights");
+        }
+    }
+
+    #[derive(burn::module::Module, Debug)]
+    struct One {
+        w: Param<Tensor<1>>,
+    }
+
+    /// A schedule's momentum replaces SGD's configured one: two updates of
+    /// gradient 1 at rate 0.1 move w by 0.1 · (1 + (0.9 + 1)) = 0.29 with
+    /// momentum 0.9, by 0.2 with the configured 0.
+    #[test]
+    fn scheduled_momentum_overrides_sgd() {
+        for (momentum, moved) in [(Some(0.9), 0.29), (None, 0.2)] {
+            let mut model = One {
+                w: Param::from_tensor(tensor(&[1.0])),
+            };
+            let mut opt = Optimizer::new(OptimizerConfig::Sgd {
+                momentum: 0.0,
+                weight_decay: 0.0,
+            });
+            for _ in 0..2 {
+                let mut grads = Grads::default();
+                grads.by_path.insert("w".into(), tensor(&[1.0]));
+                model = opt.step_with_momentum(model, grads, 0.1, momentum);
+            }
+            let w = values(&model.w.val())[0];
+            assert!((1.0 - w - moved).abs() < 1e-6, "{momentum:?}: moved {}", 1.0 - w);
         }
     }
 

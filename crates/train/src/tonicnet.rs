@@ -6,11 +6,13 @@
 //!
 //! Training draws a piece (in proportion to its length), one of its
 //! transpositions (uniformly: TonicNet adds every transposition that keeps
-//! the voices in range to its training set) and a window of whole steps.
-//! TonicNet itself trains on whole pieces one at a time; fugue trains on
-//! batches of windows, each started from a random N(0, 1) state as
-//! TonicNet starts every piece, and carrying the piece's true Z counts at
-//! the window's start. Scoring runs every piece whole from a zero state.
+//! the voices in range to its training set) and a window of whole steps,
+//! each window started from a random N(0, 1) state as TonicNet starts every
+//! piece, and carrying the piece's true Z counts at the window's start.
+//! With `window_steps` 0 it trains as TonicNet does, on whole pieces: every
+//! (piece, transposition) equally likely, as one pass over TonicNet's
+//! training set visits each once, the batch padded to its longest piece.
+//! Scoring runs every piece whole from a zero state.
 
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -42,7 +44,7 @@ pub struct TonicNetTask {
     pub valid: Vec<TonicSeq>,
     pub test: Vec<TonicSeq>,
     pub batch_size: usize,
-    /// Steps per training window (5 tokens each).
+    /// Steps per training window (5 tokens each); 0 for whole pieces.
     pub window_steps: usize,
     cumulative: Vec<usize>,
 }
@@ -181,6 +183,18 @@ impl Task<TonicNet> for TonicNetTask {
 
     fn train_batch(&self, seed: u64, step: u64) -> TonicBatch {
         let mut rng = step_rng(seed, step, 1);
+        if self.window_steps == 0 {
+            let total: usize = self.train.iter().map(Vec::len).sum();
+            let chosen: Vec<&TonicSeq> = (0..self.batch_size)
+                .filter_map(|_| self.train.iter().flatten().nth(rng.random_range(0..total.max(1))))
+                .collect();
+            let len = chosen.iter().map(|s| s.ids.len().saturating_sub(1)).max().unwrap_or(0);
+            let mut b = Self::empty_batch(chosen.len(), len);
+            for seq in chosen {
+                Self::row(seq, 0, len, false, &mut b);
+            }
+            return b;
+        }
         let len = self.window_steps * PARTS;
         let mut b = Self::empty_batch(self.batch_size, len);
         for _ in 0..self.batch_size {
@@ -272,6 +286,34 @@ mod tests {
         }
         let again = <TonicNetTask as Task<TonicNet>>::train_batch(&t, 7, 3);
         assert_eq!(b.inputs, again.inputs);
+    }
+
+    /// `window_steps` 0: whole pieces from their first chord, padded to the
+    /// batch's longest, every transposition drawn.
+    #[test]
+    fn whole_piece_batches() {
+        let t = TonicNetTask::new(vec![vec![seq(9, 0), seq(9, 1)], vec![seq(4, 2)]], vec![], vec![], 3, 0);
+        let mut seen = std::collections::BTreeSet::new();
+        for step in 0..40 {
+            let b = <TonicNetTask as Task<TonicNet>>::train_batch(&t, 1, step);
+            assert_eq!(b.batch, 3);
+            assert!(b.len == 45 || b.len == 20, "len {}", b.len);
+            for row in 0..3 {
+                let first = b.inputs[row * b.len];
+                assert!(first >= 48, "row {row} starts at a chord, not {first}");
+                let real = b.weights[row * b.len..(row + 1) * b.len]
+                    .iter()
+                    .filter(|&&w| w > 0.0)
+                    .count();
+                assert!(real == 45 || real == 20, "{real} targets");
+                seen.insert((real, b.inputs[row * b.len + 1]));
+            }
+        }
+        assert_eq!(
+            seen.len(),
+            3,
+            "both transpositions of the long piece and the short one: {seen:?}"
+        );
     }
 
     #[test]

@@ -242,7 +242,7 @@ where
         if !loss.is_finite() {
             return Err(TrainError::Diverged { step, loss });
         }
-        model = opt.step(model, grads, lr);
+        model = opt.step_with_momentum(model, grads, lr, config.schedule.momentum(step));
         state.step = step;
         let secs = started.elapsed().as_secs_f64();
         state.elapsed_s = elapsed_before + secs;
@@ -256,10 +256,11 @@ where
             units_per_s,
             eta_s,
         });
-        append_metric(
-            run_dir,
-            serde_json::json!({"step": step, "split": "train", "loss": loss, "lr": lr}),
-        )?;
+        let mut line = serde_json::json!({"step": step, "split": "train", "loss": loss, "lr": lr});
+        if let Some(m) = config.schedule.momentum(step) {
+            line["momentum"] = m.into();
+        }
+        append_metric(run_dir, line)?;
 
         let mut stop = false;
         if config.eval_every > 0 && step % config.eval_every == 0 {
