@@ -77,6 +77,11 @@ pub struct EvalArgs {
     /// an hour on 2 CPU cores with the small model).
     #[arg(long)]
     pub pieces: Option<usize>,
+    /// TonicNet: also score every piece from N seeded random N(0, 1) start
+    /// states, as TonicNet's evaluation starts them, and print the mean
+    /// (the main figure starts from zeros).
+    #[arg(long)]
+    pub random_starts: Option<usize>,
     /// RNN-RBM: AIS chains per frame (default: the run's `ais_chains`, 50).
     #[arg(long)]
     pub ais_chains: Option<usize>,
@@ -362,6 +367,9 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
     if a.pieces.is_some() && (a.orderless || !matches!(task, AnyTask::Coconet(_))) {
         bail!("--pieces applies to Coconet's chronological NLL only");
     }
+    if a.random_starts.is_some() && !matches!(task, AnyTask::TonicNet(_)) {
+        bail!("--random-starts applies to TonicNet runs only");
+    }
     // Coconet's chronological likelihood also has a per-frame figure
     // (all voices of a step), the unit of the paper's framewise table.
     let mut per_frame: Option<(f64, usize)> = None;
@@ -369,6 +377,8 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
     // over note tokens (its test figure) and over every token (the
     // validation loss it logs while training).
     let mut piece_mean: Option<(f64, f64)> = None;
+    // TonicNet from random start states: (draws, mean note figure).
+    let mut random_start: Option<(usize, f64)> = None;
     let mut order = None;
     let (value, units, unit) = match (&model, &task, &recipe.model) {
         (AnyModel::Transformer(m), AnyTask::Tokens(t), _) => nll(m, t, split, &device),
@@ -392,12 +402,18 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
             (total / notes.max(1) as f64, notes, "note")
         }
         (AnyModel::TonicNet(m), AnyTask::TonicNet(t), _) => {
-            let pieces = t.piece_nll(m, split, true, &device);
+            let pieces = t.piece_nll(m, split, true, None, &device);
             let mean = |pieces: &[(f64, usize)]| {
                 let means: Vec<f64> = pieces.iter().filter(|p| p.1 > 0).map(|p| p.0 / p.1 as f64).collect();
                 means.iter().sum::<f64>() / means.len().max(1) as f64
             };
-            piece_mean = Some((mean(&pieces), mean(&t.piece_nll(m, split, false, &device))));
+            piece_mean = Some((mean(&pieces), mean(&t.piece_nll(m, split, false, None, &device))));
+            if let Some(draws) = a.random_starts.filter(|&d| d > 0) {
+                let total: f64 = (0..draws as u64)
+                    .map(|seed| mean(&t.piece_nll(m, split, true, Some(seed), &device)))
+                    .sum();
+                random_start = Some((draws, total / draws as f64));
+            }
             let (total, notes) = pieces.iter().fold((0.0, 0), |(s, n), p| (s + p.0, n + p.1));
             (total / notes.max(1) as f64, notes, "note")
         }
@@ -418,6 +434,10 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
         if let Some((notes, all)) = piece_mean {
             out["piece_mean_nll"] = notes.into();
             out["piece_mean_all_tokens_nll"] = all.into();
+        }
+        if let Some((draws, nll)) = random_start {
+            out["random_starts"] = draws.into();
+            out["piece_mean_nll_random_start"] = nll.into();
         }
         if let Some((chains, betas)) = ais {
             out["estimator"] = "ais".into();
@@ -442,6 +462,11 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
         if let Some((notes, all)) = piece_mean {
             println!("  = {notes:.4} nats/note as TonicNet averages (the mean of each piece's mean)");
             println!("  {all:.4} nats/token over every token, chords and `end` too (per-piece mean, as TonicNet's training log)");
+        }
+        if let Some((draws, nll)) = random_start {
+            println!(
+                "  {nll:.4} nats/note as TonicNet averages, from random N(0, 1) start states (mean of {draws} draws)"
+            );
         }
         if ais.is_some() {
             println!("  AIS's log Z is biased low in expectation, so this NLL is slightly optimistic");

@@ -140,11 +140,12 @@ impl TonicNetTask {
             .collect()
     }
 
-    /// Per-position weighted log-likelihoods `[b, t]` of a batch.
-    fn log_likelihoods(model: &TonicNet, batch: &TonicBatch, device: &Device) -> Tensor<2> {
+    /// Per-position weighted log-likelihoods `[b, t]` of a batch, from a
+    /// random N(0, 1) start state (training, or `random_start`) or zeros.
+    fn log_likelihoods(model: &TonicNet, batch: &TonicBatch, random_start: bool, device: &Device) -> Tensor<2> {
         let (b, t) = (batch.batch, batch.len);
         let int = |v: &[i64]| Tensor::<2, Int>::from_data(TensorData::new(v.to_vec(), [b, t]), device);
-        let start = if device.is_autodiff() {
+        let start = if random_start || device.is_autodiff() {
             model.random_state(b, device).into_iter().map(Some).collect()
         } else {
             vec![None; model.grus.len()]
@@ -159,11 +160,23 @@ impl TonicNetTask {
     /// target, chords and `end` too, when `notes_only` is false) and their
     /// number. TonicNet reports the mean over pieces of each piece's mean:
     /// over note tokens for its test figure, over every token for the
-    /// validation loss it logs while training.
-    pub fn piece_nll(&self, model: &TonicNet, split: Split, notes_only: bool, device: &Device) -> Vec<(f64, usize)> {
+    /// validation loss it logs while training. Each piece starts from a
+    /// zero state, or with `random_start: Some(seed)` from a seeded N(0, 1)
+    /// draw, as TonicNet's evaluation starts it.
+    pub fn piece_nll(
+        &self,
+        model: &TonicNet,
+        split: Split,
+        notes_only: bool,
+        random_start: Option<u64>,
+        device: &Device,
+    ) -> Vec<(f64, usize)> {
         let mut out = Vec::new();
-        for batch in self.whole_pieces(split, notes_only) {
-            let sums = Self::log_likelihoods(model, &batch, device)
+        for (i, batch) in self.whole_pieces(split, notes_only).into_iter().enumerate() {
+            if let Some(seed) = random_start {
+                device.seed(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            }
+            let sums = Self::log_likelihoods(model, &batch, random_start.is_some(), device)
                 .sum_dim(1)
                 .into_data()
                 .convert::<f64>()
@@ -215,7 +228,7 @@ impl Task<TonicNet> for TonicNetTask {
 
     fn loss(&self, model: &TonicNet, batch: &TonicBatch, device: &Device) -> (Tensor<1>, usize) {
         let count = batch.weights.iter().filter(|&&w| w > 0.0).count();
-        (Self::log_likelihoods(model, batch, device).sum().neg(), count)
+        (Self::log_likelihoods(model, batch, false, device).sum().neg(), count)
     }
 
     fn unit(&self) -> &'static str {
@@ -321,13 +334,18 @@ mod tests {
         let device = Device::flex();
         let model = TonicNetConfig::tiny(98).init(&device).expect("valid config");
         let t = task();
-        let per_piece = t.piece_nll(&model, Split::Valid, true, &device);
+        let per_piece = t.piece_nll(&model, Split::Valid, true, None, &device);
         assert_eq!(per_piece.iter().map(|p| p.1).collect::<Vec<_>>(), vec![36, 16]);
         // Every target: 9 and 4 steps of 5 tokens, less the first chord
         // (never a target), plus `end`.
-        let every = t.piece_nll(&model, Split::Valid, false, &device);
+        let every = t.piece_nll(&model, Split::Valid, false, None, &device);
         assert_eq!(every.iter().map(|p| p.1).collect::<Vec<_>>(), vec![45, 20]);
         assert!(every[0].0 > per_piece[0].0, "chords add loss");
+        // A seeded random start is reproducible and not the zero start.
+        let r1 = t.piece_nll(&model, Split::Valid, true, Some(3), &device);
+        let r2 = t.piece_nll(&model, Split::Valid, true, Some(3), &device);
+        assert_eq!(r1, r2);
+        assert_ne!(r1, per_piece);
         let batches = <TonicNetTask as Task<TonicNet>>::eval_batches(&t, Split::Valid);
         let (loss, n) = t.loss(&model, &batches[0], &device);
         let total: f64 = per_piece.iter().map(|p| p.0).sum();
@@ -336,7 +354,7 @@ mod tests {
         assert!((total - loss).abs() < 1e-3 * loss.abs(), "{total} vs {loss}");
         // A padded row scores the same as the piece alone: padding is inert.
         let alone = TonicNetTask::new(vec![], vec![seq(4, 5)], vec![], 1, 4);
-        let single = alone.piece_nll(&model, Split::Valid, true, &device);
+        let single = alone.piece_nll(&model, Split::Valid, true, None, &device);
         assert!(
             (single[0].0 - per_piece[1].0).abs() < 1e-3,
             "{single:?} vs {per_piece:?}"
