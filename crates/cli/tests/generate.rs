@@ -412,20 +412,12 @@ fn train_eval_generate_and_resume_after_sigkill() {
     assert_eq!(info_json(&out)["tracks"].as_array().unwrap().len(), 4);
 }
 
-#[test]
-fn tonicnet_trains_scores_note_tokens_and_generates() {
-    let Some(data) = shared_data() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("tn.json");
-    std::fs::write(
-        &cfg,
-        r#"{"model": {"config": {"vocab_size": 98, "hidden": 24, "layers": 2, "z_size": 4, "z_table": 80, "dropout": 0.1}},
-            "data": {"batch_size": 8, "seq_len": 16},
-            "train": {"eval_every": 20, "checkpoint_every": 20, "patience": null,
-                      "schedule": {"kind": "constant", "lr": 0.01}}}"#,
-    )
-    .unwrap();
-    let run = dir.path().join("tn");
+/// Trains a TonicNet run on `jsb-16th` under `config` for `steps` updates
+/// into `dir/tn`; asserts it succeeded.
+fn train_tonicnet(dir: &Path, data: &Path, config: &str, steps: &str) -> PathBuf {
+    let cfg = dir.join("tn.json");
+    std::fs::write(&cfg, config).unwrap();
+    let run = dir.join("tn");
     let o = fugue(&[
         "train",
         "--model",
@@ -435,14 +427,30 @@ fn tonicnet_trains_scores_note_tokens_and_generates() {
         "--config",
         &s(&cfg),
         "--steps",
-        "40",
+        steps,
         "--quiet",
         "--data-root",
-        &s(&data),
+        &s(data),
         "-o",
         &s(&run),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    run
+}
+
+#[test]
+fn tonicnet_trains_scores_note_tokens_and_generates() {
+    let Some(data) = shared_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let run = train_tonicnet(
+        dir.path(),
+        &data,
+        r#"{"model": {"config": {"vocab_size": 98, "hidden": 24, "layers": 2, "z_size": 4, "z_table": 80, "dropout": 0.1}},
+            "data": {"batch_size": 8, "seq_len": 16},
+            "train": {"eval_every": 20, "checkpoint_every": 20, "patience": null,
+                      "schedule": {"kind": "constant", "lr": 0.01}}}"#,
+        "40",
+    );
     let o = fugue(&["eval", &s(&run), "--split", "valid", "--json", "--data-root", &s(&data)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -479,35 +487,17 @@ fn tonicnet_trains_scores_note_tokens_and_generates() {
 fn tonicnet_trains_on_whole_pieces_with_one_cycle_sgd() {
     let Some(data) = shared_data() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("tn.json");
-    std::fs::write(
-        &cfg,
+    let run = train_tonicnet(
+        dir.path(),
+        &data,
         r#"{"model": {"config": {"vocab_size": 98, "hidden": 16, "layers": 1, "z_size": 4, "z_table": 80, "dropout": 0.0}},
             "data": {"batch_size": 2, "seq_len": 0},
             "train": {"eval_every": 0, "checkpoint_every": 5, "patience": null,
                       "optimizer": {"kind": "sgd", "momentum": 0.0, "weight_decay": 0.0},
                       "schedule": {"kind": "one_cycle", "lr": 0.2, "total": 10, "pct_start": 0.3,
                                    "div_factor": 25.0, "final_div_factor": 1000.0, "momentum": [0.8, 0.95]}}}"#,
-    )
-    .unwrap();
-    let run = dir.path().join("tn");
-    let o = fugue(&[
-        "train",
-        "--model",
-        "tonicnet",
-        "--data",
-        "jsb-16th",
-        "--config",
-        &s(&cfg),
-        "--steps",
         "10",
-        "--quiet",
-        "--data-root",
-        &s(&data),
-        "-o",
-        &s(&run),
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    );
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = metrics.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let train: Vec<&serde_json::Value> = lines.iter().filter(|l| l["split"] == "train").collect();
