@@ -17,10 +17,11 @@
 
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig, Lstm, LstmConfig, LstmState};
-use burn::tensor::activation::{log_sigmoid, sigmoid};
+use burn::tensor::activation::sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::layers::frames::{bernoulli_nll, shifted_right};
 use crate::layers::fused_linear::forward as linear;
 use crate::layers::recurrent;
 use crate::ModelError;
@@ -98,18 +99,10 @@ impl EckSchmidhuber {
     /// −log p of each step of `frames` (`[b, t, units]`, 0/1) given the
     /// steps before it: `[b, t]`, the units' cross-entropies summed.
     pub fn frame_nll(&self, frames: Tensor<3>) -> Tensor<2> {
-        let [b, t, u] = frames.dims();
-        let shifted = Tensor::cat(
-            vec![
-                Tensor::zeros([b, 1, u], &frames.device()),
-                frames.clone().slice([0..b, 0..t - 1, 0..u]),
-            ],
-            1,
-        );
-        let (h, _) = recurrent::lstm_forward(&self.lstm, shifted, None);
+        let [b, t, _] = frames.dims();
+        let (h, _) = recurrent::lstm_forward(&self.lstm, shifted_right(frames.clone()), None);
         let logits = linear(&self.output, h);
-        let ll = frames.clone() * log_sigmoid(logits.clone()) + (frames.neg() + 1.0) * log_sigmoid(logits.neg());
-        ll.sum_dim(2).reshape([b, t]).neg()
+        bernoulli_nll(frames, logits).sum_dim(2).reshape([b, t])
     }
 
     /// Steps drawn one after another (after `primer`, unit indices per

@@ -19,10 +19,11 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, Lstm, LstmConfig, LstmState};
-use burn::tensor::activation::{log_sigmoid, sigmoid, softplus};
+use burn::tensor::activation::{sigmoid, softplus};
 use burn::tensor::{Bool, Device, Distribution, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::layers::frames::{bernoulli_nll, shifted_right};
 use crate::layers::fused_linear::forward as linear;
 use crate::layers::fused_nade;
 use crate::layers::recurrent;
@@ -126,16 +127,8 @@ impl RnnNade {
     /// NADE biases for every frame of `frames` (`[b, t, pitches]`, 0/1),
     /// each conditioned on the frames before it: `([b,t,h], [b,t,p])`.
     fn conditional_biases(&self, frames: Tensor<3>) -> (Tensor<3>, Tensor<3>) {
-        let [b, t, p] = frames.dims();
-        // Frame t is predicted from frames < t: shift right by one.
-        let shifted = Tensor::cat(
-            vec![
-                Tensor::zeros([b, 1, p], &frames.device()),
-                frames.slice([0..b, 0..t - 1, 0..p]),
-            ],
-            1,
-        );
-        let mut x = shifted;
+        // Frame t is predicted from frames < t.
+        let mut x = shifted_right(frames);
         for lstm in &self.lstms {
             // The fused layer of `layers::recurrent`: the same function as
             // `Lstm::forward`, several times faster to train on a CPU.
@@ -190,8 +183,7 @@ impl RnnNade {
         let hidden = sigmoid(a);
         let logits = (hidden * self.w_dec.val().unsqueeze::<3>()).sum_dim(2).reshape([n, p]) + b_dec;
         // Bernoulli NLL from logits, stable for large |logit|.
-        let nll = -(v.clone() * log_sigmoid(logits.clone()) + (v.neg() + 1.0) * log_sigmoid(logits.neg()));
-        nll.sum_dim(1).reshape([n])
+        bernoulli_nll(v, logits).sum_dim(1).reshape([n])
     }
 
     /// Samples `steps` frames after `primer` (frames of pitch indices),

@@ -1,6 +1,7 @@
 //! Layers shared by several model families (reused, not copied).
 
 pub mod flex_buffer;
+pub mod frames;
 pub mod fused_attention;
 pub mod fused_cross_entropy;
 pub mod fused_layer_norm;
