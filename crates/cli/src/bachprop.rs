@@ -76,17 +76,14 @@ pub fn load_task(
     };
     let (train, valid, test) = (ids(&splits[0])?, ids(&splits[1])?, ids(&splits[2])?);
     let [nd, nt, np] = vocab.sizes();
-    crate::recipe::print_split_sizes(
+    crate::recipe::report_splits(
         &dataset.name,
         "BachProp notes",
         "pieces",
         "notes",
         [&train, &valid, &test],
         &format!("; vocabularies dT {nd}, T {nt}, P {np} (symbols included)"),
-    );
-    if train.is_empty() {
-        bail!("{}: no piece to train BachProp on", dataset.name);
-    }
+    )?;
     let symbol = vocab.symbol();
     Ok((
         BachPropTask::new(train, valid, test, symbol, batch_size, seq_len),

@@ -136,53 +136,38 @@ pub fn load_task(dataset: &Dataset, enc: &ChordMelodyEncoding, batch_size: usize
             .collect()
     };
     let (train, valid, test) = (split(Split::Train)?, split(Split::Valid)?, split(Split::Test)?);
-    crate::recipe::print_split_sizes(
+    crate::recipe::report_splits(
         &dataset.name,
         "chord + melody steps",
         "tunes",
         "steps",
         [&train, &valid, &test],
         "",
-    );
-    if train.is_empty() {
-        bail!("{}: no tune to train on", dataset.name);
-    }
+    )?;
     Ok(FrameTask::new(train, valid, test, enc.units(), batch_size, seq_len))
 }
 
-/// Steps back to a melody track and a chord track at 480 ticks a quarter:
-/// a unit on in consecutive steps is one held note.
+/// Steps back to a melody track and a chord track (channel 2) at 480
+/// ticks a quarter: a unit on in consecutive steps is one held note.
 pub fn to_score(enc: &ChordMelodyEncoding, steps: &[Vec<usize>]) -> Score<Tick> {
-    let ticks = 480 / i64::from(enc.steps_per_quarter.max(1));
+    let step_quarters = 1.0 / f64::from(enc.steps_per_quarter.max(1));
+    let part = |melody: bool, low: u8, name: &str| -> Track<Tick> {
+        let frames: Vec<Vec<usize>> = steps
+            .iter()
+            .map(|f| {
+                f.iter()
+                    .filter(|&&u| (u >= CHORD_UNITS) == melody && u < enc.units())
+                    .map(|&u| if melody { u - CHORD_UNITS } else { u })
+                    .collect()
+            })
+            .collect();
+        let mut score = crate::recipe::frames_to_score(&frames, low, step_quarters, name);
+        score.tracks.pop().unwrap_or_else(|| Track::new(name, 0, 0))
+    };
     let mut score = Score::new(480);
-    let mut melody = Track::new("Melody", 0, 0);
-    let mut chords = Track::new("Chords", 0, 1);
-    for unit in 0..enc.units() {
-        let pitch = if unit < CHORD_UNITS {
-            48 + unit as u8
-        } else {
-            enc.melody_low + (unit - CHORD_UNITS) as u8
-        };
-        let track = if unit < CHORD_UNITS { &mut chords } else { &mut melody };
-        let mut open: Option<usize> = None;
-        for t in 0..=steps.len() {
-            let on = steps.get(t).is_some_and(|f| f.contains(&unit));
-            match (on, open) {
-                (true, None) => open = Some(t),
-                (false, Some(s)) => {
-                    track
-                        .notes
-                        .push(Note::new(s as i64 * ticks, (t - s) as i64 * ticks, pitch, 90));
-                    open = None;
-                }
-                _ => {}
-            }
-        }
-    }
-    for t in [&mut melody, &mut chords] {
-        t.notes.sort_by_key(|n| (n.time, n.pitch));
-    }
-    score.tracks.extend([melody, chords]);
+    let mut chords = part(false, 48, "Chords");
+    chords.channel = 1;
+    score.tracks.extend([part(true, enc.melody_low, "Melody"), chords]);
     score
 }
 

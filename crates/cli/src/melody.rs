@@ -14,7 +14,7 @@
 //! events), one event per 16th; the melody is written as one track at 120
 //! quarter notes a minute in 4/4 (the events carry no meter or tempo).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use fugue_data::{Dataset, Split};
 use fugue_models::burn::tensor::Device;
 use fugue_score::{Score, Tempo, Tick, TimeSignature};
@@ -51,17 +51,14 @@ pub fn load_task(dataset: &Dataset, config: &MelodyConfig, batch_size: usize, se
         .iter()
         .map(|&s| split_ids(dataset, s, &tok))
         .collect::<Result<Vec<_>>>()?;
-    crate::recipe::print_split_sizes(
+    crate::recipe::report_splits(
         &dataset.name,
         "melody events",
         "tunes",
         "events",
         [&splits[0], &splits[1], &splits[2]],
         "",
-    );
-    if splits[0].is_empty() {
-        bail!("{}: no tune to train on", dataset.name);
-    }
+    )?;
     let mut splits = splits.into_iter();
     let (train, valid, test) = (
         splits.next().unwrap_or_default(),

@@ -975,11 +975,23 @@ impl DataSpec {
 }
 
 /// Prints what a dataset became: `NAME as WHAT: a/b/c PIECES, d/e/f
-/// UNITS (train/valid/test)` and `extra`, from each split's pieces.
-pub fn print_split_sizes<T>(name: &str, what: &str, pieces: &str, units: &str, splits: [&[Vec<T>]; 3], extra: &str) {
+/// UNITS (train/valid/test)` and `extra`, from each split's pieces; an
+/// error naming the dataset when the training split is empty.
+pub fn report_splits<T>(
+    name: &str,
+    what: &str,
+    pieces: &str,
+    units: &str,
+    splits: [&[Vec<T>]; 3],
+    extra: &str,
+) -> Result<()> {
     let [a, b, c] = splits.map(<[Vec<T>]>::len);
     let [d, e, f] = splits.map(|s| s.iter().map(Vec::len).sum::<usize>());
     eprintln!("{name} as {what}: {a}/{b}/{c} {pieces}, {d}/{e}/{f} {units} (train/valid/test){extra}");
+    if a == 0 {
+        bail!("{name}: no {pieces} to train on as {what}");
+    }
+    Ok(())
 }
 
 /// A token task's ids must fit the model's vocabulary: a recipe whose
