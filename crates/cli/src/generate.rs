@@ -171,13 +171,15 @@ fn generate_tokens<M: fugue_models::TokenLm>(
     Ok((score, drawn))
 }
 
-/// TonicNet: from a primer's steps, else (as TonicNet samples) from one
-/// major or minor chord token drawn with the seed; `--tokens` counts
+/// TonicNet: from a primer's steps (its chords named by `chords`, the run's
+/// labeler), else (as TonicNet samples) from one major or minor chord token
+/// drawn with the seed; `--tokens` counts
 /// tokens (5 per 16th step), `--seconds` music. Chord positions may hold a
 /// chord class or `end`, voice positions a pitch or `Rest`, so every
 /// sample decodes.
 fn generate_tonicnet(
     model: &fugue_models::tonicnet::TonicNet,
+    chords: fugue_tokens::tonicnet::ChordLabels,
     recipe: &Recipe,
     a: &GenerateArgs,
     seed: u64,
@@ -190,11 +192,7 @@ fn generate_tonicnet(
         Some(p) => {
             let loaded = crate::cmd::load(p, &crate::cmd::ReadArgs::default())
                 .with_context(|| format!("cannot read primer {}", p.display()))?;
-            let labels = match &recipe.data.encoding {
-                Encoding::TonicNet { chords, .. } => *chords,
-                _ => Default::default(),
-            };
-            let tn = crate::recipe::tonicnet_tokenizer(labels)?;
+            let tn = crate::recipe::tonicnet_tokenizer(chords)?;
             let (grid, _) = tn
                 .grid(&loaded.score)
                 .with_context(|| format!("primer {}: TonicNet needs four voices S, A, T, B", p.display()))?;
@@ -262,7 +260,9 @@ pub fn run(a: GenerateArgs) -> Result<()> {
     let (score, produced) = match (&model, &recipe.data.encoding) {
         (AnyModel::Transformer(m), Encoding::SerializedSatb) => generate_tokens(m, &recipe, &a, seed, &device)?,
         (AnyModel::Lstm(m), Encoding::SerializedSatb) => generate_tokens(m, &recipe, &a, seed, &device)?,
-        (AnyModel::TonicNet(m), Encoding::TonicNet { .. }) => generate_tonicnet(m, &recipe, &a, seed, &device)?,
+        (AnyModel::TonicNet(m), Encoding::TonicNet { chords, .. }) => {
+            generate_tonicnet(m, *chords, &recipe, &a, seed, &device)?
+        }
         (AnyModel::Lstm(m), Encoding::BachBot { standardize_key, .. }) => {
             crate::bachbot::generate(m, *standardize_key, &a, seed, &device)?
         }

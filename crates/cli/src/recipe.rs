@@ -996,8 +996,9 @@ pub fn report_splits<T>(
 
 /// A token task's ids must fit the model's vocabulary: a recipe whose
 /// encoding `--config` changed without the model's `vocab_size` would
-/// otherwise index past the embedding. Likewise a frame model's units must be the data's (Eck & Schmidhuber's
-/// chord and melody units against the encoding's).
+/// otherwise index past the embedding. Likewise a frame model's units must
+/// be the data's (Eck & Schmidhuber's chord and melody units against the
+/// encoding's).
 pub fn check_vocab(model: &ModelSpec, task: &AnyTask) -> Result<()> {
     if let (ModelSpec::EckSchmidhuber(c), AnyTask::Frames(t)) = (model, task) {
         if c.units() != t.pitches {

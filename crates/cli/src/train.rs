@@ -402,11 +402,8 @@ pub fn run_eval(a: EvalArgs) -> Result<()> {
             (total / notes.max(1) as f64, notes, "note")
         }
         (AnyModel::TonicNet(m), AnyTask::TonicNet(t), _) => {
+            use fugue_train::mean_of_piece_means as mean;
             let pieces = t.piece_nll(m, split, true, None, &device);
-            let mean = |pieces: &[(f64, usize)]| {
-                let means: Vec<f64> = pieces.iter().filter(|p| p.1 > 0).map(|p| p.0 / p.1 as f64).collect();
-                means.iter().sum::<f64>() / means.len().max(1) as f64
-            };
             piece_mean = Some((mean(&pieces), mean(&t.piece_nll(m, split, false, None, &device))));
             if let Some(draws) = a.random_starts.filter(|&d| d > 0) {
                 let total: f64 = (0..draws as u64)

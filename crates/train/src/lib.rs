@@ -29,7 +29,7 @@ pub use optim::{Optimizer, OptimizerConfig};
 pub use orderless::{chronological_nll, CoconetTask};
 pub use schedule::Schedule;
 pub use tasks::{FrameNll, FrameTask, Split, Task, TokenTask};
-pub use tonicnet::{TonicNetTask, TonicSeq};
+pub use tonicnet::{mean_of_piece_means, TonicNetTask, TonicSeq};
 pub use trainer::{evaluate, train, Event, Outcome, TrainConfig};
 
 /// Everything that can go wrong training.

@@ -191,6 +191,14 @@ impl TonicNetTask {
     }
 }
 
+/// TonicNet's average: the mean over pieces of each piece's mean NLL, from
+/// [`TonicNetTask::piece_nll`]'s (summed NLL, count) pairs; pieces with
+/// nothing scored are left out.
+pub fn mean_of_piece_means(per_piece: &[(f64, usize)]) -> f64 {
+    let means: Vec<f64> = per_piece.iter().filter(|p| p.1 > 0).map(|p| p.0 / p.1 as f64).collect();
+    means.iter().sum::<f64>() / means.len().max(1) as f64
+}
+
 impl Task<TonicNet> for TonicNetTask {
     type Batch = TonicBatch;
 
@@ -341,6 +349,9 @@ mod tests {
         let every = t.piece_nll(&model, Split::Valid, false, None, &device);
         assert_eq!(every.iter().map(|p| p.1).collect::<Vec<_>>(), vec![45, 20]);
         assert!(every[0].0 > per_piece[0].0, "chords add loss");
+        let mean = mean_of_piece_means(&per_piece);
+        let by_hand = (per_piece[0].0 / 36.0 + per_piece[1].0 / 16.0) / 2.0;
+        assert!((mean - by_hand).abs() < 1e-12, "{mean} vs {by_hand}");
         // A seeded random start is reproducible and not the zero start.
         let r1 = t.piece_nll(&model, Split::Valid, true, Some(3), &device);
         let r2 = t.piece_nll(&model, Split::Valid, true, Some(3), &device);

@@ -242,7 +242,8 @@ where
         if !loss.is_finite() {
             return Err(TrainError::Diverged { step, loss });
         }
-        model = opt.step_with_momentum(model, grads, lr, config.schedule.momentum(step));
+        let momentum = config.schedule.momentum(step);
+        model = opt.step_with_momentum(model, grads, lr, momentum);
         state.step = step;
         let secs = started.elapsed().as_secs_f64();
         state.elapsed_s = elapsed_before + secs;
@@ -257,7 +258,7 @@ where
             eta_s,
         });
         let mut line = serde_json::json!({"step": step, "split": "train", "loss": loss, "lr": lr});
-        if let Some(m) = config.schedule.momentum(step) {
+        if let Some(m) = momentum {
             line["momentum"] = m.into();
         }
         append_metric(run_dir, line)?;
