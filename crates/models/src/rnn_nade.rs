@@ -182,7 +182,6 @@ impl RnnNade {
         let a = masked.matmul(self.w_enc.val().unsqueeze::<3>()) + b_enc.reshape([n, 1, self.nade_hidden]);
         let hidden = sigmoid(a);
         let logits = (hidden * self.w_dec.val().unsqueeze::<3>()).sum_dim(2).reshape([n, p]) + b_dec;
-        // Bernoulli NLL from logits, stable for large |logit|.
         bernoulli_nll(v, logits).sum_dim(1).reshape([n])
     }
 
